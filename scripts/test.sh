@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine, with all its own set-up:
+#   system packages (apt, when missing) → npm ci → a private D-Bus session with an unlocked
+#   gnome-keyring (a real Secret Service for the keychain tests) → npm test.
+# Usage: bash scripts/test.sh [--no-install] [ava args…]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+T0=$SECONDS
+
+INSTALL=1
+if [[ "${1:-}" == "--no-install" ]]; then INSTALL=0; shift; fi
+
+PKGS=(libsecret-1-dev pkg-config gnome-keyring dbus-x11 age python3-dotenv socat git)
+MISSING=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || MISSING+=("$p")
+done
+if ((${#MISSING[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && apt-get install -y -qq "${MISSING[@]}" >/dev/null
+  else
+    sudo apt-get update -qq && sudo apt-get install -y -qq "${MISSING[@]}" >/dev/null
+  fi
+fi
+echo "test: system packages ready in $((SECONDS - T0))s"
+
+if ((INSTALL)); then
+  T1=$SECONDS
+  npm ci --no-audit --no-fund
+  echo "test: npm ci done in $((SECONDS - T1))s"
+fi
+
+# A private keyring: its own data and runtime dirs. HOME is left alone (npm's ~/.npmrc lives there).
+KR=$(mktemp -d /tmp/mcp-secrets-keyring.XXXXXX)
+trap 'rm -rf "$KR"' EXIT
+mkdir -m 700 "$KR/data" "$KR/run"
+T2=$SECONDS
+set +e
+XDG_DATA_HOME="$KR/data" XDG_RUNTIME_DIR="$KR/run" MCP_SECRETS_KEYRING_PASSWORD="test-keyring-password" \
+  dbus-run-session -- bash -c '
+    set -e
+    # an empty password would need a GUI prompt; any non-empty one unlocks the login collection
+    printf "%s" "$MCP_SECRETS_KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    for i in $(seq 50); do
+      dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+        org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q "boolean true" && break
+      sleep 0.1
+    done
+    export MCP_SECRETS_KEYRING=1
+    npm test -- "$@"
+  ' bash "$@" 2> >(grep -v "Failed to set fd limit" >&2)
+RC=$?
+set -e
+echo "test: suite finished in $((SECONDS - T2))s (total $((SECONDS - T0))s), exit $RC"
+exit $RC

@@ -1,0 +1,97 @@
+/**
+ * The dispatcher: picks the command, parses its flags (node's util.parseArgs, strict), runs it and
+ * turns errors into the contract's exit codes and messages. Command modules are imported lazily so
+ * that `status` and `tray` do not load the daemon's dependencies.
+ */
+import { parseArgs } from 'node:util';
+import { AppError, EXIT, exitCodeFor, isAppError } from '../errors.js';
+import { COMMON_OPTIONS, type CliIo, type Command } from './types.js';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
+  sync: { summary: 'decrypt the bundle and publish both outputs, once', load: () => import('./sync.js') },
+  daemon: { summary: 'watch the bundle, keep the outputs fresh, serve status over IPC', load: () => import('./daemon.js') },
+  status: { summary: "ask the daemon how fresh the outputs are", load: () => import('./status.js') },
+  tray: { summary: 'one status line for a status bar', load: () => import('./tray.js') },
+  identity: { summary: 'import | show | forget | sops-key: the age identity in the OS keychain', load: () => import('./identity.js') },
+  service: { summary: 'install | uninstall | status: the login service', load: () => import('./service.js') },
+  rotate: { summary: 'new age key, re-wrapped bundle, evidence file', load: () => import('./rotate.js') },
+  purge: { summary: 'incident response: wipe outputs and cached identities', load: () => import('./purge.js') },
+  doctor: { summary: 'check this machine and explain each problem', load: () => import('./doctor.js') },
+  decrypt: { summary: 'print the decrypted document (like sops -d)', load: () => import('./decrypt.js') },
+  demo: { summary: 'a self-contained run on a generated sample repo', load: () => import('./demo.js') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    'usage: mcp-secrets <command> [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'common options: --repo DIR  --source PATH  --home DIR  --socket PATH  --engine auto|native|sops  --json  --log-level LEVEL',
+    'exit codes: 0 ok · 1 not fresh · 2 failed · 3 daemon unreachable · 64 usage',
+    '',
+  ].join('\n');
+}
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(usage());
+    return name === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (name === '--version' || name === 'version') {
+    const { VERSION } = await import('../version.js');
+    io.stdout(`${VERSION}\n`);
+    return EXIT.OK;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    io.stderr(`mcp-secrets: unknown command "${name.slice(0, 40)}"\n\n${usage()}`);
+    return EXIT.USAGE;
+  }
+  const wantsJson = rest.includes('--json');
+  try {
+    const command = (await entry.load()).default;
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: [...rest],
+        options: { ...COMMON_OPTIONS, ...command.options },
+        allowPositionals: true,
+        strict: true,
+      });
+    } catch (error) {
+      throw new AppError('E_USAGE', `mcp-secrets ${name}: ${(error as Error).message}`, {
+        hint: `usage: mcp-secrets ${command.usage}`,
+      });
+    }
+    if (parsed.values.help) {
+      io.stdout(`usage: mcp-secrets ${command.usage}\n`);
+      return EXIT.OK;
+    }
+    if (parsed.positionals.length > (command.maxPositionals ?? 0)) {
+      throw new AppError('E_USAGE', `mcp-secrets ${name}: unexpected argument "${String(parsed.positionals.at(-1)).slice(0, 80)}"`, {
+        hint: `usage: mcp-secrets ${command.usage}`,
+      });
+    }
+    return await command.run({ values: parsed.values, positionals: parsed.positionals }, io);
+  } catch (error) {
+    return reportError(error, io, wantsJson);
+  }
+}
+
+/** Prints an error the contract's way and returns its exit code. Errors without a code are bugs: print the stack. */
+export function reportError(error: unknown, io: CliIo, json: boolean): number {
+  if (isAppError(error)) {
+    if (json) io.stdout(JSON.stringify({ error: error.toJSON() }) + '\n');
+    else io.stderr(`mcp-secrets: ${error.code}: ${error.describe()}\n`);
+    return exitCodeFor(error);
+  }
+  const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  if (json) io.stdout(JSON.stringify({ error: { code: 'E_INTERNAL', message: 'internal error (a bug): see stderr' } }) + '\n');
+  io.stderr(`mcp-secrets: internal error (a bug, please report it):\n${stack}\n`);
+  return EXIT.FAILED;
+}
