@@ -1,0 +1,269 @@
+/**
+ * YAML (and JSON, which is YAML) text → ordered tree, using the `yaml` package's CST parser.
+ *
+ * Speed matters here (the daemon decrypts on every change), and composing the full `yaml`
+ * Document costs about as much again as parsing, so the common shape of a SOPS file (block and
+ * flow maps and lists of scalars) is read straight from the CST, with scalars resolved by the
+ * package (`CST.resolveAsScalar`) and the YAML 1.2 core schema. Anything rarer (anchors, aliases,
+ * tags, complex keys) goes through the full Document API instead. Comments that look like
+ * `ENC[…]` are collected with the key paths that may be their AAD.
+ */
+import { CST, Parser, isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
+import type { Scalar, TreeMap, TreeValue } from '../tree.js';
+import { looksEncrypted } from '../cipher.js';
+import { lineOf, parseError } from './errors.js';
+import type { EncryptedComment } from './types.js';
+
+type Token = CST.Token;
+type SourceToken = CST.SourceToken;
+
+class NeedsFullParser extends Error {}
+
+interface Ctx {
+  text: string;
+  name: string;
+  comments: EncryptedComment[];
+}
+
+/** The parsed root value (or undefined for an empty document) and the encrypted-looking comments. */
+export function parseYamlText(text: string, name: string): { root: TreeValue | undefined; comments: EncryptedComment[] } {
+  const ctx: Ctx = { text, name, comments: [] };
+  try {
+    return { root: fromCst(ctx), comments: ctx.comments };
+  } catch (error) {
+    if (!(error instanceof NeedsFullParser)) throw error;
+  }
+  return { root: fromDocument(text, name), comments: [] };
+}
+
+function fromCst(ctx: Ctx): TreeValue | undefined {
+  const docs: CST.Document[] = [];
+  for (const token of new Parser().parse(ctx.text)) {
+    if (token.type === 'document') docs.push(token);
+    else if (token.type === 'error') throw parseError(ctx.name, 'invalid YAML syntax', lineOf(ctx.text, token.offset));
+    else if (token.type === 'doc-end') scanTokens(ctx, token.end, [':'], []);
+  }
+  const withValue = docs.filter((d) => d.value !== undefined);
+  if (withValue.length > 1) throw parseError(ctx.name, 'multi-document YAML is not supported', lineOf(ctx.text, (withValue[1] as CST.Document).offset));
+  const doc = withValue[0] ?? docs[0];
+  if (!doc) return undefined;
+  scanTokens(ctx, doc.start, [':'], []);
+  const result = doc.value ? convert(ctx, doc.value, [], ':', []) : undefined;
+  scanTokens(ctx, doc.end, [':'], result?.trailing ?? []);
+  return result?.value;
+}
+
+/** Registers `ENC[` comments; rejects what only the full parser handles. */
+function scanTokens(ctx: Ctx, tokens: readonly (SourceToken | Token)[] | undefined, candidates: string[], more: string[]): void {
+  if (!tokens) return;
+  for (const t of tokens) {
+    switch (t.type) {
+      case 'comment': {
+        const body = t.source.slice(1).trim();
+        if (looksEncrypted(body)) {
+          ctx.comments.push({ text: body, aadCandidates: [...new Set([...candidates.slice(0, 1), ...more, ...candidates.slice(1)])], line: lineOf(ctx.text, t.offset) });
+        }
+        break;
+      }
+      case 'anchor':
+      case 'tag':
+      case 'explicit-key-ind':
+        throw new NeedsFullParser();
+      case 'error':
+      case 'flow-error-end':
+        throw parseError(ctx.name, 'invalid YAML syntax', lineOf(ctx.text, t.offset));
+      default:
+        break;
+    }
+  }
+}
+
+interface Converted {
+  value: TreeValue;
+  /** AADs of the maps this value ends in (trailing comments indented into them belong there). */
+  trailing: string[];
+}
+
+function convert(ctx: Ctx, token: Token, path: string[], aad: string, ancestors: string[]): Converted {
+  switch (token.type) {
+    case 'block-map':
+      return convertMap(ctx, token.items, path, aad, ancestors);
+    case 'block-seq':
+      return convertSeq(ctx, token.items, path, aad, ancestors);
+    case 'flow-collection': {
+      const converted = token.start.source === '{' ? convertMap(ctx, token.items, path, aad, ancestors) : convertSeq(ctx, token.items, path, aad, ancestors);
+      scanTokens(ctx, token.end, [aad, ...ancestors], []);
+      return converted;
+    }
+    case 'scalar':
+    case 'single-quoted-scalar':
+    case 'double-quoted-scalar':
+    case 'block-scalar': {
+      if (token.type === 'block-scalar') scanTokens(ctx, token.props as SourceToken[], [aad, ...ancestors], []);
+      else scanTokens(ctx, token.end, [aad, ...ancestors], []);
+      const resolved = resolveScalar(ctx, token);
+      return { value: resolved.type === 'PLAIN' ? resolveCorePlain(resolved.value) : resolved.value, trailing: [] };
+    }
+    case 'alias':
+      throw new NeedsFullParser();
+    case 'error':
+      throw parseError(ctx.name, 'invalid YAML syntax', lineOf(ctx.text, token.offset));
+    default:
+      throw parseError(ctx.name, `unexpected YAML token ${token.type}`, lineOf(ctx.text, token.offset));
+  }
+}
+
+function resolveScalar(ctx: Ctx, token: CST.FlowScalar | CST.BlockScalar): { value: string; type: string | null } {
+  const r = CST.resolveAsScalar(token, true, (offset) => {
+    throw parseError(ctx.name, 'invalid YAML scalar', lineOf(ctx.text, offset));
+  });
+  return { value: r.value, type: r.type };
+}
+
+function convertMap(ctx: Ctx, items: CST.CollectionItem[], path: string[], aad: string, ancestors: string[]): Converted {
+  const map: TreeMap = new Map();
+  const innerAncestors = [aad, ...ancestors];
+  let prevTrailing: string[] = [];
+  let lastTrailing: string[] = [];
+  for (const item of items) {
+    scanTokens(ctx, item.start, innerAncestors, prevTrailing);
+    if (item.key === undefined && item.sep === undefined && item.value === undefined) continue;
+    if (!item.key) throw parseError(ctx.name, 'a map entry has no key', lineOf(ctx.text, item.value?.offset ?? item.sep?.[0]?.offset ?? 0));
+    const key = keyText(ctx, item.key);
+    if (map.has(key)) throw parseError(ctx.name, `duplicate key "${key}"`, lineOf(ctx.text, item.key.offset));
+    const childPath = [...path, key];
+    const childAad = (path.length === 0 ? '' : aad) + key + ':';
+    scanTokens(ctx, item.sep, [childAad, ...innerAncestors], []);
+    const child = item.value ? convert(ctx, item.value, childPath, childAad, innerAncestors) : { value: null, trailing: [] };
+    map.set(key, child.value);
+    prevTrailing = isContainer(item.value) ? [childAad, ...child.trailing] : [];
+    lastTrailing = prevTrailing;
+  }
+  return { value: map, trailing: lastTrailing };
+}
+
+function convertSeq(ctx: Ctx, items: CST.CollectionItem[], path: string[], aad: string, ancestors: string[]): Converted {
+  const list: TreeValue[] = [];
+  let prevTrailing: string[] = [];
+  for (const item of items) {
+    scanTokens(ctx, item.start, [aad, ...ancestors], prevTrailing);
+    if (item.key !== undefined || item.sep !== undefined) {
+      if (item.key === undefined && item.value === undefined) continue;
+      throw new NeedsFullParser();
+    }
+    if (item.value === undefined) {
+      if (item.start.some((t) => t.type === 'seq-item-ind')) list.push(null);
+      continue;
+    }
+    const child = convert(ctx, item.value, path, aad, ancestors);
+    list.push(child.value);
+    prevTrailing = child.trailing;
+  }
+  return { value: list, trailing: prevTrailing };
+}
+
+function isContainer(token: Token | undefined): boolean {
+  return token !== undefined && (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection');
+}
+
+/** Keys are always strings, as sops reads them (the key's text, whatever it looks like). */
+function keyText(ctx: Ctx, token: Token): string {
+  switch (token.type) {
+    case 'scalar':
+    case 'single-quoted-scalar':
+    case 'double-quoted-scalar':
+      scanTokens(ctx, token.end, [], []);
+      return resolveScalar(ctx, token).value;
+    case 'alias':
+      throw new NeedsFullParser();
+    default:
+      throw new NeedsFullParser();
+  }
+}
+
+const CORE_INT = /^[-+]?[0-9]+$/;
+const CORE_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+
+/** YAML 1.2 core schema for plain scalars: only true/false are booleans; no timestamps. */
+export function resolveCorePlain(s: string): Scalar {
+  switch (s) {
+    case '':
+    case '~':
+    case 'null':
+    case 'Null':
+    case 'NULL':
+      return null;
+    case 'true':
+    case 'True':
+    case 'TRUE':
+      return true;
+    case 'false':
+    case 'False':
+    case 'FALSE':
+      return false;
+    case '.inf':
+    case '.Inf':
+    case '.INF':
+    case '+.inf':
+    case '+.Inf':
+    case '+.INF':
+      return Infinity;
+    case '-.inf':
+    case '-.Inf':
+    case '-.INF':
+      return -Infinity;
+    case '.nan':
+    case '.NaN':
+    case '.NAN':
+      return NaN;
+    default:
+      break;
+  }
+  if (CORE_INT.test(s) || CORE_FLOAT.test(s)) return Number(s);
+  if (/^0o[0-7]+$/.test(s)) return parseInt(s.slice(2), 8);
+  if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.slice(2), 16);
+  return s;
+}
+
+const MAX_NODES = 1_000_000;
+
+/** The slow, complete path: the `yaml` Document API (anchors, aliases, tags, complex keys). */
+function fromDocument(text: string, name: string): TreeValue | undefined {
+  const docs = parseAllDocuments(text, { version: '1.2', schema: 'core', merge: false, uniqueKeys: true, keepSourceTokens: true, prettyErrors: false });
+  if (!Array.isArray(docs)) throw parseError(name, 'invalid YAML syntax', null);
+  const withContent = docs.filter((d) => d.contents !== null);
+  for (const d of docs) {
+    const err = d.errors[0];
+    if (err) throw parseError(name, 'invalid YAML syntax', lineOf(text, err.pos[0]));
+  }
+  if (withContent.length > 1) throw parseError(name, 'multi-document YAML is not supported', null);
+  const doc = withContent[0];
+  if (!doc || doc.contents === null) return undefined;
+  let budget = MAX_NODES;
+  const visit = (node: unknown, depth: number): TreeValue => {
+    if (--budget < 0 || depth > 10_000) throw parseError(name, 'too many nodes (alias expansion)', null);
+    if (isAlias(node)) return visit(node.resolve(doc as Document), depth + 1);
+    if (isMap(node)) {
+      const map: TreeMap = new Map();
+      for (const pair of node.items) {
+        if (!isScalar(pair.key)) throw parseError(name, 'complex (non-scalar) map keys are not supported', pair.key && (pair.key as YamlNode).range ? lineOf(text, ((pair.key as YamlNode).range as [number, number, number])[0]) : null);
+        const src = pair.key.srcToken;
+        const key = src && (src.type === 'scalar' || src.type === 'single-quoted-scalar' || src.type === 'double-quoted-scalar' || src.type === 'block-scalar') ? CST.resolveAsScalar(src).value : String(pair.key.value);
+        if (map.has(key)) throw parseError(name, `duplicate key "${key}"`, null);
+        map.set(key, visit(pair.value, depth + 1));
+      }
+      return map;
+    }
+    if (isSeq(node)) return node.items.map((item) => visit(item, depth + 1));
+    if (isScalar(node)) {
+      const v = node.value;
+      if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+      if (typeof v === 'bigint') return Number(v);
+      if (v instanceof Uint8Array) return v;
+      return String(v);
+    }
+    if (node === null || node === undefined) return null;
+    throw parseError(name, 'unsupported YAML node', null);
+  };
+  return visit(doc.contents, 0);
+}
