@@ -23,6 +23,32 @@ interface Ctx {
   text: string;
   name: string;
   comments: EncryptedComment[];
+  lineStarts?: number[];
+}
+
+/** The 0-based column of an offset (line starts computed once per file). */
+function columnOf(ctx: Ctx, offset: number): number {
+  if (!ctx.lineStarts) {
+    const starts = [0];
+    for (let i = ctx.text.indexOf('\n'); i >= 0; i = ctx.text.indexOf('\n', i + 1)) starts.push(i + 1);
+    ctx.lineStarts = starts;
+  }
+  const starts = ctx.lineStarts;
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((starts[mid] as number) <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return offset - (starts[lo] as number);
+}
+
+/** Block collections: every entry starts at the same column (the Composer's BAD_INDENT / TAB_AS_INDENT). */
+function checkColumn(ctx: Ctx, offset: number, expected: { column: number | null }): void {
+  const column = columnOf(ctx, offset);
+  if (expected.column === null) expected.column = column;
+  else if (expected.column !== column) throw parseError(ctx.name, 'inconsistent indentation', lineOf(ctx.text, offset));
 }
 
 /** The parsed root value (or undefined for an empty document) and the encrypted-looking comments. */
@@ -87,11 +113,13 @@ interface Converted {
 function convert(ctx: Ctx, token: Token, path: string[], aad: string, ancestors: string[]): Converted {
   switch (token.type) {
     case 'block-map':
-      return convertMap(ctx, token.items, path, aad, ancestors);
+      return convertMap(ctx, token.items, path, aad, ancestors, true);
     case 'block-seq':
-      return convertSeq(ctx, token.items, path, aad, ancestors);
+      return convertSeq(ctx, token.items, path, aad, ancestors, true);
     case 'flow-collection': {
-      const converted = token.start.source === '{' ? convertMap(ctx, token.items, path, aad, ancestors) : convertSeq(ctx, token.items, path, aad, ancestors);
+      const close = token.start.source === '{' ? 'flow-map-end' : 'flow-seq-end';
+      if (!token.end.some((t) => t.type === close)) throw parseError(ctx.name, 'unterminated flow collection', lineOf(ctx.text, token.offset));
+      const converted = token.start.source === '{' ? convertMap(ctx, token.items, path, aad, ancestors, false) : convertSeq(ctx, token.items, path, aad, ancestors, false);
       scanTokens(ctx, token.end, [aad, ...ancestors], []);
       return converted;
     }
@@ -120,8 +148,9 @@ function resolveScalar(ctx: Ctx, token: CST.FlowScalar | CST.BlockScalar): { val
   return { value: r.value, type: r.type };
 }
 
-function convertMap(ctx: Ctx, items: CST.CollectionItem[], path: string[], aad: string, ancestors: string[]): Converted {
+function convertMap(ctx: Ctx, items: CST.CollectionItem[], path: string[], aad: string, ancestors: string[], block: boolean): Converted {
   const map: TreeMap = new Map();
+  const column = { column: null as number | null };
   const innerAncestors = [aad, ...ancestors];
   let prevTrailing: string[] = [];
   let lastTrailing: string[] = [];
@@ -130,10 +159,15 @@ function convertMap(ctx: Ctx, items: CST.CollectionItem[], path: string[], aad: 
     if (item.key === undefined && item.sep === undefined && item.value === undefined) continue;
     if (!item.key) throw parseError(ctx.name, 'a map entry has no key', lineOf(ctx.text, item.value?.offset ?? item.sep?.[0]?.offset ?? 0));
     const key = keyText(ctx, item.key);
+    if (block) checkColumn(ctx, item.key.offset, column);
     if (map.has(key)) throw parseError(ctx.name, `duplicate key "${key}"`, lineOf(ctx.text, item.key.offset));
     const childPath = [...path, key];
     const childAad = (path.length === 0 ? '' : aad) + key + ':';
     scanTokens(ctx, item.sep, [childAad, ...innerAncestors], []);
+    if (item.value?.type === 'block-map' && !item.sep?.some((t) => t.type === 'newline')) {
+      // `a: b: c` — the Composer rejects nested mappings in compact form, and so does sops
+      throw parseError(ctx.name, 'nested mappings are not allowed in compact mappings', lineOf(ctx.text, item.value.offset));
+    }
     const child = item.value ? convert(ctx, item.value, childPath, childAad, innerAncestors) : { value: null, trailing: [] };
     map.set(key, child.value);
     prevTrailing = isContainer(item.value) ? [childAad, ...child.trailing] : [];
@@ -142,11 +176,14 @@ function convertMap(ctx: Ctx, items: CST.CollectionItem[], path: string[], aad: 
   return { value: map, trailing: lastTrailing };
 }
 
-function convertSeq(ctx: Ctx, items: CST.CollectionItem[], path: string[], aad: string, ancestors: string[]): Converted {
+function convertSeq(ctx: Ctx, items: CST.CollectionItem[], path: string[], aad: string, ancestors: string[], block: boolean): Converted {
   const list: TreeValue[] = [];
+  const column = { column: null as number | null };
   let prevTrailing: string[] = [];
   for (const item of items) {
     scanTokens(ctx, item.start, [aad, ...ancestors], prevTrailing);
+    const indicator = block ? item.start.find((t) => t.type === 'seq-item-ind') : undefined;
+    if (indicator) checkColumn(ctx, indicator.offset, column);
     if (item.key !== undefined || item.sep !== undefined) {
       if (item.key === undefined && item.value === undefined) continue;
       throw new NeedsFullParser();
