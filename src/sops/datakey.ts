@@ -24,20 +24,20 @@ export function normalizeIdentities(identities: readonly string[]): string[] {
 
 /** The public recipient of each identity; E_NO_IDENTITY naming the position of one that is not an age identity. */
 export async function recipientsOf(identities: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < identities.length; i++) {
-    const id = identities[i] as string;
-    try {
-      if (!id.startsWith('AGE-SECRET-KEY-')) throw new Error('not an age identity');
-      out.push(await identityToRecipient(id));
-    } catch {
-      throw new AppError('E_NO_IDENTITY', `identity #${i + 1} is not a valid age identity (AGE-SECRET-KEY-1…)`, {
-        hint: 'check the key with `age-keygen -y`; re-import it with `mcp-secrets identity import`',
-        details: { identityIndex: i + 1 },
-      });
-    }
-  }
-  return out;
+  // derived in parallel: each is a WebCrypto X25519 operation
+  return Promise.all(
+    identities.map(async (id, i) => {
+      try {
+        if (!id.startsWith('AGE-SECRET-KEY-')) throw new Error('not an age identity');
+        return await identityToRecipient(id);
+      } catch {
+        throw new AppError('E_NO_IDENTITY', `identity #${i + 1} is not a valid age identity (AGE-SECRET-KEY-1…)`, {
+          hint: 'check the key with `age-keygen -y`; re-import it with `mcp-secrets identity import`',
+          details: { identityIndex: i + 1 },
+        });
+      }
+    }),
+  );
 }
 
 function describeAgeFailure(error: unknown): string {
