@@ -1,5 +1,7 @@
 import test from 'ava';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import dotenv from 'dotenv';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError } from '../../../src/errors.js';
@@ -118,4 +120,14 @@ test('every tricky value reads back exactly with dotenv, bash and python-dotenv'
   t.deepEqual(await readWithDotenv(file), expected);
   t.deepEqual(await readWithBash(file, names), expected);
   t.deepEqual(await readWithPython(file), expected);
+});
+
+test('the .env example in docs/output-formats.md is what the renderer writes', async (t) => {
+  const doc = await readFile(fileURLToPath(new URL('../../../../docs/output-formats.md', import.meta.url)), 'utf8');
+  const block = /```sh\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
+  const body = block.split('\n').slice(2).join('\n');
+  const values = dotenv.parse(body);
+  t.true(Object.keys(values).length >= 5);
+  const rendered = text(renderEnv(Object.entries(values).map(([name, value]) => entry(name, value)), SOURCE));
+  t.is(rendered.split('\n').slice(2).join('\n'), body);
 });
