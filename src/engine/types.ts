@@ -1,0 +1,30 @@
+/**
+ * What an engine is: something that turns SOPS bytes plus age identities into the plain,
+ * ordered document (metadata removed). Two exist (DESIGN.md "Engines"): `native`, in process,
+ * and `sops`, the real binary as a child process.
+ */
+import type { TreeMap } from '../sops/tree.js';
+
+/**
+ * The SOPS stores the engines read. Kept here until src/sops/index.ts exports the same union;
+ * then this becomes a re-export.
+ */
+export type SopsFormat = 'yaml' | 'json' | 'dotenv' | 'ini' | 'binary';
+
+export const SOPS_FORMATS: readonly SopsFormat[] = ['yaml', 'json', 'dotenv', 'ini', 'binary'];
+
+export interface DecryptInput {
+  /** The encrypted file's bytes, as read once by the caller (the native engine decrypts these). */
+  bytes: Uint8Array;
+  /** Absolute path of the same file (the sops engine hands the path to the binary). */
+  path: string;
+  format: SopsFormat;
+  /** age secret keys (`AGE-SECRET-KEY-1…`), tried in order. Never logged, never on argv. */
+  identities: readonly string[];
+}
+
+export interface DecryptEngine {
+  readonly name: 'native' | 'sops';
+  /** The decrypted document without its `sops` block, order kept. Throws AppError. */
+  decrypt(input: DecryptInput): Promise<TreeMap>;
+}
