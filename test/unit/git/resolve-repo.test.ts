@@ -1,0 +1,29 @@
+import test from 'ava';
+import path from 'node:path';
+import { resolveRepo } from '../../../src/config/repo.js';
+import { AppError } from '../../../src/errors.js';
+import { initRepo, isolateGitConfig, removeDir, tempDir } from '../../helpers/git-fixture.js';
+
+test.before(() => isolateGitConfig());
+
+test('fails with E_NO_REPO and a hint to pass --repo outside a git work tree', async (t) => {
+  const outside = await tempDir();
+  t.teardown(() => removeDir(outside));
+  const error = await t.throwsAsync(resolveRepo({ repoFlag: null, cwd: outside }), { instanceOf: AppError });
+  t.is(error?.code, 'E_NO_REPO');
+  t.true(error?.message.includes(outside));
+  t.true(error?.hint?.includes('--repo'));
+});
+
+test('fails with E_NO_REPO when --repo does not exist', async (t) => {
+  const error = await t.throwsAsync(resolveRepo({ repoFlag: '/nonexistent/repo\u001b[2J', cwd: '/' }), { instanceOf: AppError });
+  t.is(error?.code, 'E_NO_REPO');
+  t.false(error?.message.includes('\u001b'));
+});
+
+test('uses --repo as given and otherwise the top level of the cwd', async (t) => {
+  const repo = await initRepo({ 'config/x': 'x\n' });
+  t.teardown(() => removeDir(repo));
+  t.is(await resolveRepo({ repoFlag: null, cwd: path.join(repo, 'config') }), repo);
+  t.is(await resolveRepo({ repoFlag: path.join(repo, 'config'), cwd: '/' }), path.join(repo, 'config'));
+});
