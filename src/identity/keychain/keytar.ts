@@ -1,0 +1,139 @@
+/**
+ * The keytar backend: macOS Keychain, Windows Credential Vault, Secret Service (libsecret) on
+ * Linux. keytar is an optional native dependency, loaded on first use.
+ *
+ * Two libsecret traps, seen with gnome-keyring 42 and keytar 7.9 (see test/integration/identity):
+ * - reads from a LOCKED collection do not fail: `getPassword` gives null and `deletePassword`
+ *   false, as if nothing were stored; so a null/false answer is checked against the collection's
+ *   lock state before it is believed;
+ * - `findCredentials` on a locked collection holding items crashes the process (SIGSEGV inside
+ *   keytar), so on Linux the lock state is checked BEFORE listing. A collection locked in the few
+ *   milliseconds between the check and the call can still crash it; nothing in keytar prevents that.
+ */
+import { execa } from 'execa';
+import { classifyKeychainFailure, keychainError } from './errors.js';
+import { KEYCHAIN_SERVICE, type Keychain } from './types.js';
+
+/** The part of keytar's API we use. */
+export interface KeytarApi {
+  getPassword(service: string, account: string): Promise<string | null>;
+  setPassword(service: string, account: string, password: string): Promise<void>;
+  deletePassword(service: string, account: string): Promise<boolean>;
+  findCredentials(service: string): Promise<{ account: string; password: string }[]>;
+}
+
+/** Lock state of the Secret Service's default collection; `unknown` when it cannot be asked. */
+export type CollectionState = 'unlocked' | 'locked' | 'missing' | 'unknown';
+
+export interface KeytarKeychainOptions {
+  /** Environment for helper processes (dbus-send); default process.env. keytar itself reads process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Default `process.platform`; the lock check runs on Linux only. */
+  readonly platform?: NodeJS.Platform;
+  /** Loads keytar; injectable for tests. */
+  readonly load?: () => Promise<KeytarApi>;
+  /** Asks the lock state; injectable for tests. Default: {@link secretServiceCollectionState}. */
+  readonly collectionState?: () => Promise<CollectionState>;
+}
+
+async function loadKeytar(): Promise<KeytarApi> {
+  const mod = (await import('keytar')) as unknown as { default?: KeytarApi } & Partial<KeytarApi>;
+  const api = mod.default ?? (mod as KeytarApi);
+  if (typeof api.getPassword !== 'function') throw new Error('keytar has no getPassword export');
+  return api;
+}
+
+/**
+ * Asks the Secret Service (over D-Bus, with `dbus-send`) whether its default collection is
+ * locked. Never throws: any failure to ask is `unknown`, and keytar's own error then tells why.
+ */
+export async function secretServiceCollectionState(env: Readonly<Record<string, string | undefined>> = process.env): Promise<CollectionState> {
+  try {
+    const result = await execa(
+      'dbus-send',
+      [
+        '--session',
+        '--print-reply=literal',
+        '--reply-timeout=3000',
+        '--dest=org.freedesktop.secrets',
+        '/org/freedesktop/secrets/aliases/default',
+        'org.freedesktop.DBus.Properties.Get',
+        'string:org.freedesktop.Secret.Collection',
+        'string:Locked',
+      ],
+      { env: { ...env }, extendEnv: false, reject: false, timeout: 5000, stdin: 'ignore' },
+    );
+    const out = `${String(result.stdout)}\n${String(result.stderr)}`;
+    if (result.exitCode === 0) {
+      if (/boolean\s+true/.test(out)) return 'locked';
+      if (/boolean\s+false/.test(out)) return 'unlocked';
+      return 'unknown';
+    }
+    return /Object does not exist/i.test(out) ? 'missing' : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * A {@link Keychain} backed by keytar. Every failure is an AppError E_KEYCHAIN whose
+ * `details.cause` says why (see errors.ts); keytar failing to load is cause `unavailable`.
+ */
+export function keytarKeychain(options: KeytarKeychainOptions = {}): Keychain {
+  const load = options.load ?? loadKeytar;
+  const platform = options.platform ?? process.platform;
+  const env = options.env ?? process.env;
+  const collectionState = options.collectionState ?? (() => secretServiceCollectionState(env));
+  let loaded: Promise<KeytarApi> | null = null;
+
+  async function api(what: string): Promise<KeytarApi> {
+    loaded ??= load();
+    try {
+      return await loaded;
+    } catch (error) {
+      throw keychainError('unavailable', what, error);
+    }
+  }
+
+  async function call<T>(what: string, operation: (keytar: KeytarApi) => Promise<T>): Promise<T> {
+    const keytar = await api(what);
+    try {
+      return await operation(keytar);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw keychainError(classifyKeychainFailure(message), what, error);
+    }
+  }
+
+  /** Throws `locked` when the Secret Service says its collection is locked (Linux only). */
+  async function refuseIfLocked(what: string): Promise<void> {
+    if (platform !== 'linux') return;
+    if ((await collectionState()) === 'locked') throw keychainError('locked', what);
+  }
+
+  return {
+    name: 'keytar',
+    async get(recipient) {
+      const what = `cannot read ${recipient} from the OS keychain (keytar)`;
+      const line = await call(what, (k) => k.getPassword(KEYCHAIN_SERVICE, recipient));
+      if (line === null) await refuseIfLocked(what);
+      return line;
+    },
+    async set(recipient, secretLine) {
+      await call(`cannot store ${recipient} in the OS keychain (keytar)`, (k) => k.setPassword(KEYCHAIN_SERVICE, recipient, secretLine));
+    },
+    async delete(recipient) {
+      const what = `cannot remove ${recipient} from the OS keychain (keytar)`;
+      const removed = await call(what, (k) => k.deletePassword(KEYCHAIN_SERVICE, recipient));
+      if (!removed) await refuseIfLocked(what);
+      return removed;
+    },
+    async listRecipients() {
+      const what = 'cannot list identities in the OS keychain (keytar)';
+      await api(what);
+      await refuseIfLocked(what);
+      const credentials = await call(what, (k) => k.findCredentials(KEYCHAIN_SERVICE));
+      return credentials.map((c) => c.account).sort();
+    },
+  };
+}
