@@ -1,3 +1,271 @@
-import { notYet } from './not-yet.js';
+/**
+ * `mcp-secrets identity import|show|forget|sops-key`: the age identity in the OS keychain.
+ *
+ * Rules: the secret never reaches stdout except through `sops-key` into a pipe, never stderr,
+ * argv or a file; import reads it from stdin, a file or SOPS_AGE_KEY, and prints recipients only.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { resolveCommonOptions } from '../config/options.js';
+import { AppError, EXIT, sanitizeForMessage } from '../errors.js';
+import { parseIdentities, recipientOf, type ParsedIdentity } from '../identity/age-key.js';
+import { keychainError } from '../identity/keychain/errors.js';
+import { openKeychain } from '../identity/keychain/index.js';
+import type { Keychain } from '../identity/keychain/types.js';
+import { readBundleRecipients, readSopsConfigRecipients } from '../identity/recipients.js';
+import type { CliIo, Command, CommandInput } from './types.js';
 
-export default notYet('identity');
+const USAGE = 'identity import [--file F | --from-env] | show | forget RECIPIENT|--all | sops-key [--force]';
+/** Key files are tiny; a cap keeps a wrong pipe (a whole disk image…) from filling memory. */
+const MAX_INPUT_BYTES = 1024 * 1024;
+
+/** What `identity` needs from the outside; tests pass fakes (the memory keychain, a fixed repo). */
+export interface IdentityDeps {
+  readonly io: CliIo;
+  /** The keychain, or null when disabled (MCP_SECRETS_KEYCHAIN=none). */
+  readonly keychain: () => Keychain | null;
+  /** Recipients the bundle is encrypted to, or null when it cannot be read. */
+  readonly bundleRecipients: () => Promise<string[] | null>;
+  /** Recipients in the repo's .sops.yaml, or null when there is none. */
+  readonly sopsConfigRecipients: () => Promise<string[] | null>;
+  /** The bundle's path as shown to people, e.g. `config/secrets.enc.yaml`. */
+  readonly bundleLabel: string;
+}
+
+/**
+ * The repo: `--repo` when given, else the git top level of cwd, else null (identity commands
+ * work outside a repo; they only skip the recipient checks).
+ */
+export async function findRepoRoot(repoFlag: string | null, cwd: string): Promise<string | null> {
+  if (repoFlag !== null) return repoFlag;
+  try {
+    const result = await execa('git', ['rev-parse', '--show-toplevel'], { cwd, reject: false, stdin: 'ignore' });
+    return result.exitCode === 0 && result.stdout.trim() !== '' ? result.stdout.trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Production wiring: the configured keychain and the repo found from flags and cwd. */
+export function defaultIdentityDeps(input: CommandInput, io: CliIo): IdentityDeps {
+  const options = resolveCommonOptions(input.values, io.env, io.cwd);
+  let repo: Promise<string | null> | null = null;
+  const repoRoot = () => (repo ??= findRepoRoot(options.repoFlag, options.cwd));
+  return {
+    io,
+    keychain: () => openKeychain({ env: io.env }),
+    bundleLabel: options.source,
+    bundleRecipients: async () => {
+      const root = await repoRoot();
+      if (root === null && !path.isAbsolute(options.source)) return null;
+      return readBundleRecipients(path.resolve(root ?? '/', options.source));
+    },
+    sopsConfigRecipients: async () => {
+      const root = await repoRoot();
+      return root === null ? null : readSopsConfigRecipients(root);
+    },
+  };
+}
+
+function requireKeychain(deps: IdentityDeps, what: string): Keychain {
+  const keychain = deps.keychain();
+  if (keychain === null) throw keychainError('disabled', what);
+  return keychain;
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
+    size += buffer.length;
+    chunks.push(buffer);
+    if (size > MAX_INPUT_BYTES) break;
+  }
+  const all = Buffer.concat(chunks);
+  for (const c of chunks) c.fill(0);
+  if (size > MAX_INPUT_BYTES) {
+    all.fill(0);
+    throw new AppError('E_USAGE', 'identity import: stdin is larger than 1 MiB, not an age key file', {
+      hint: 'pipe the key file itself: `mcp-secrets identity import < keys.txt`',
+    });
+  }
+  const text = all.toString('utf8');
+  all.fill(0);
+  return text;
+}
+
+async function readImportText(input: CommandInput, deps: IdentityDeps): Promise<{ text: string; origin: string }> {
+  const file = input.values.file;
+  const fromEnv = input.values['from-env'] === true;
+  if (file !== undefined && fromEnv) {
+    throw new AppError('E_USAGE', 'identity import: --file and --from-env exclude each other', { hint: `usage: mcp-secrets ${USAGE}` });
+  }
+  if (typeof file === 'string') {
+    const full = path.resolve(deps.io.cwd, file);
+    try {
+      return { text: await readFile(full, 'utf8'), origin: full };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw new AppError('E_USAGE', `identity import: cannot read ${full} (${code})`, { hint: 'check the path to your age key file', cause: error });
+    }
+  }
+  if (fromEnv) {
+    const value = deps.io.env.SOPS_AGE_KEY;
+    if (value === undefined || value.trim() === '') {
+      throw new AppError('E_USAGE', 'identity import --from-env: SOPS_AGE_KEY is not set', { hint: 'export SOPS_AGE_KEY first, or pipe the key file to `mcp-secrets identity import`' });
+    }
+    return { text: value, origin: 'SOPS_AGE_KEY' };
+  }
+  if ((deps.io.stdin as { isTTY?: boolean }).isTTY) deps.io.stderr('paste the age identity (AGE-SECRET-KEY-1…), then press Ctrl-D:\n');
+  return { text: await readStream(deps.io.stdin), origin: 'stdin' };
+}
+
+async function importIdentities(input: CommandInput, deps: IdentityDeps, json: boolean): Promise<number> {
+  const keychain = requireKeychain(deps, 'cannot import the identity: the OS keychain is off');
+  const { text, origin } = await readImportText(input, deps);
+  const identities = await parseIdentities(text, { origin });
+  if (identities.length === 0) {
+    throw new AppError('E_USAGE', `identity import: no age identity in ${origin}`, { hint: 'an identity is a line starting with AGE-SECRET-KEY-1, as written by `age-keygen`' });
+  }
+  await warnUnknownRecipients(identities, deps);
+  for (const identity of identities) await keychain.set(identity.recipient, identity.line);
+  const recipients = identities.map((i) => i.recipient);
+  if (json) deps.io.stdout(JSON.stringify({ stored: recipients, keychain: keychain.name }) + '\n');
+  else for (const r of recipients) deps.io.stdout(`stored ${r} in the OS keychain (${keychain.name})\n`);
+  return EXIT.OK;
+}
+
+async function warnUnknownRecipients(identities: readonly ParsedIdentity[], deps: IdentityDeps): Promise<void> {
+  const [config, bundle] = await Promise.all([deps.sopsConfigRecipients(), deps.bundleRecipients()]);
+  if (config === null && bundle === null) return;
+  const expected = new Set([...(config ?? []), ...(bundle ?? [])]);
+  for (const { recipient } of identities) {
+    if (expected.has(recipient)) continue;
+    deps.io.stderr(
+      `warning: ${recipient} is not a recipient in .sops.yaml or ${deps.bundleLabel}: it will not open the bundle until a teammate adds it and runs \`sops updatekeys\`\n`,
+    );
+  }
+}
+
+async function show(deps: IdentityDeps, json: boolean): Promise<number> {
+  const keychain = requireKeychain(deps, 'cannot show identities: the OS keychain is off');
+  const [stored, bundle] = await Promise.all([keychain.listRecipients(), deps.bundleRecipients()]);
+  const identities = stored.map((recipient) => ({ recipient, opensBundle: bundle === null ? null : bundle.includes(recipient) }));
+  if (json) {
+    deps.io.stdout(
+      JSON.stringify({
+        keychain: keychain.name,
+        service: 'mcp-secrets',
+        bundle: bundle === null ? null : { path: deps.bundleLabel, recipients: bundle },
+        identities,
+      }) + '\n',
+    );
+    return EXIT.OK;
+  }
+  if (identities.length === 0) {
+    deps.io.stdout(`no identity in the OS keychain (${keychain.name}); run \`mcp-secrets identity import\`\n`);
+    return EXIT.OK;
+  }
+  deps.io.stdout(`identities in the OS keychain (${keychain.name}, service mcp-secrets):\n`);
+  for (const { recipient, opensBundle } of identities) {
+    const mark = opensBundle === null ? '' : opensBundle ? `  opens ${deps.bundleLabel}` : `  does not open ${deps.bundleLabel}`;
+    deps.io.stdout(`  ${recipient}${mark}\n`);
+  }
+  if (bundle !== null && !identities.some((i) => i.opensBundle)) {
+    deps.io.stderr(`warning: none of these opens ${deps.bundleLabel} (encrypted to ${bundle.join(', ') || 'no age recipient'})\n`);
+  }
+  return EXIT.OK;
+}
+
+async function forget(input: CommandInput, deps: IdentityDeps, json: boolean): Promise<number> {
+  const target = input.positionals[1];
+  const all = input.values.all === true;
+  if ((target === undefined) === !all) {
+    throw new AppError('E_USAGE', 'identity forget: name one RECIPIENT or give --all', { hint: '`mcp-secrets identity show` lists the stored recipients' });
+  }
+  const keychain = requireKeychain(deps, 'cannot forget identities: the OS keychain is off');
+  let removed: string[];
+  if (target !== undefined) {
+    if (!/^age1[0-9a-z]+$/.test(target)) {
+      throw new AppError('E_USAGE', `identity forget: "${sanitizeForMessage(target, 80)}" is not an age recipient (age1…)`, {
+        hint: '`mcp-secrets identity show` lists the stored recipients',
+      });
+    }
+    if (!(await keychain.delete(target))) {
+      throw new AppError('E_NO_IDENTITY', `identity forget: no identity for ${target} in the OS keychain (${keychain.name})`, {
+        hint: '`mcp-secrets identity show` lists the stored recipients',
+      });
+    }
+    removed = [target];
+  } else {
+    removed = [];
+    for (const recipient of await keychain.listRecipients()) if (await keychain.delete(recipient)) removed.push(recipient);
+  }
+  if (json) deps.io.stdout(JSON.stringify({ removed, keychain: keychain.name }) + '\n');
+  else if (removed.length === 0) deps.io.stdout(`no identity in the OS keychain (${keychain.name})\n`);
+  else for (const r of removed) deps.io.stdout(`removed ${r} from the OS keychain (${keychain.name})\n`);
+  return EXIT.OK;
+}
+
+async function sopsKey(input: CommandInput, deps: IdentityDeps): Promise<number> {
+  if (deps.io.stdoutIsTTY && input.values.force !== true) {
+    throw new AppError('E_USAGE', 'identity sops-key: refusing to print secret keys to a terminal', {
+      hint: 'it is meant for sops: `export SOPS_AGE_KEY_CMD="mcp-secrets identity sops-key"`; add --force to print anyway',
+    });
+  }
+  const keychain = requireKeychain(deps, 'cannot read identities: the OS keychain is off');
+  const lines: string[] = [];
+  for (const recipient of await keychain.listRecipients()) {
+    const line = await keychain.get(recipient);
+    if (line === null) continue;
+    await recipientOf(line);
+    lines.push(line);
+  }
+  if (lines.length === 0) {
+    throw new AppError('E_NO_IDENTITY', `no identity in the OS keychain (${keychain.name})`, { hint: 'run `mcp-secrets identity import`' });
+  }
+  deps.io.stdout(lines.join('\n') + '\n');
+  return EXIT.OK;
+}
+
+/** Runs one `identity` subcommand; returns the exit code. Expected failures throw AppError. */
+export async function runIdentity(input: CommandInput, deps: IdentityDeps): Promise<number> {
+  const json = input.values.json === true;
+  const sub = input.positionals[0];
+  const extra = sub === 'forget' ? 2 : 1;
+  if (input.positionals.length > extra) {
+    throw new AppError('E_USAGE', `identity ${sub}: unexpected argument "${sanitizeForMessage(String(input.positionals[extra]), 80)}"`, {
+      hint: `usage: mcp-secrets ${USAGE}`,
+    });
+  }
+  switch (sub) {
+    case 'import':
+      return importIdentities(input, deps, json);
+    case 'show':
+      return show(deps, json);
+    case 'forget':
+      return forget(input, deps, json);
+    case 'sops-key':
+      return sopsKey(input, deps);
+    default:
+      throw new AppError('E_USAGE', sub === undefined ? 'identity: which one? import, show, forget or sops-key' : `identity: unknown subcommand "${sanitizeForMessage(sub, 40)}"`, {
+        hint: `usage: mcp-secrets ${USAGE}`,
+      });
+  }
+}
+
+const command: Command = {
+  usage: USAGE,
+  options: {
+    file: { type: 'string' },
+    'from-env': { type: 'boolean' },
+    all: { type: 'boolean' },
+    force: { type: 'boolean' },
+  },
+  maxPositionals: 2,
+  run: (input, io) => runIdentity(input, defaultIdentityDeps(input, io)),
+};
+
+export default command;

@@ -1,0 +1,68 @@
+/**
+ * Public age recipients a repo expects: those in `.sops.yaml` creation rules and those the bundle
+ * is encrypted to. Used to warn when an imported identity opens nothing. Reads public data only.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse } from 'yaml';
+
+const RECIPIENT = /^age1[0-9a-z]+$/;
+
+function splitRecipients(value: unknown): string[] {
+  const items = Array.isArray(value) ? value : [value];
+  return items
+    .filter((v): v is string => typeof v === 'string')
+    .flatMap((v) => v.split(/[\s,]+/))
+    .filter((v) => RECIPIENT.test(v));
+}
+
+function asRecord(value: unknown): Record<string, unknown> | null {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
+/** Recipients in `.sops.yaml` text: `creation_rules[].age` (comma/newline separated or a list) and `key_groups[].age`. */
+export function recipientsFromSopsConfig(text: string): string[] {
+  const rules = asRecord(parse(text))?.creation_rules;
+  const found: string[] = [];
+  for (const rule of Array.isArray(rules) ? rules : []) {
+    const r = asRecord(rule);
+    if (!r) continue;
+    found.push(...splitRecipients(r.age));
+    for (const group of Array.isArray(r.key_groups) ? r.key_groups : []) found.push(...splitRecipients(asRecord(group)?.age));
+  }
+  return [...new Set(found)];
+}
+
+/** Recipients in a SOPS file's metadata (`sops.age[].recipient`; YAML, JSON, or dotenv/INI keys); null when it has no sops block. */
+export function recipientsFromBundle(text: string): string[] | null {
+  const flat = [...text.matchAll(/^sops_age__list_\d+__map_recipient\s*=\s*(age1[0-9a-z]+)\s*$/gm)].map((m) => m[1] as string);
+  if (flat.length > 0) return [...new Set(flat)];
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch {
+    return null;
+  }
+  const sops = asRecord(asRecord(doc)?.sops);
+  if (!sops) return null;
+  const age = Array.isArray(sops.age) ? sops.age : [];
+  return [...new Set(age.map((entry) => asRecord(entry)?.recipient).flatMap(splitRecipients))];
+}
+
+/** Recipients of the bundle at `file`, or null when it cannot be read or is not a SOPS file. */
+export async function readBundleRecipients(file: string): Promise<string[] | null> {
+  try {
+    return recipientsFromBundle(await readFile(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Recipients in `<repo>/.sops.yaml`, or null when there is none or it does not parse. */
+export async function readSopsConfigRecipients(repo: string): Promise<string[] | null> {
+  try {
+    return recipientsFromSopsConfig(await readFile(path.join(repo, '.sops.yaml'), 'utf8'));
+  } catch {
+    return null;
+  }
+}
