@@ -6,6 +6,10 @@
  * index). A lock older than `lockCapMs` is taken as left behind by a crashed git: fire anyway,
  * report it once, and stop waiting for that lock until it has been seen gone.
  *
+ * Storms: when a new batch starts within the current quiet window of the last call (a script
+ * running checkout after checkout, each slower than the window), the window doubles, up to
+ * `maxSettleMs`; the first change after a real pause gets the short window again.
+ *
  * Pure: time comes from the injected clock, the lock from `isLocked()`; no fs, no chokidar.
  */
 
@@ -29,7 +33,7 @@ export interface SettledBatch<R extends string> {
 }
 
 export interface SettleOptions<R extends string> {
-  /** Quiet time before firing. */
+  /** Quiet time before firing (after a pause; it grows during storms). */
   readonly settleMs: number;
   /** Longest time from the first change of a batch to firing (not counting lock waits). */
   readonly maxSettleMs: number;
@@ -42,6 +46,8 @@ export interface SettleOptions<R extends string> {
   isLocked(): boolean;
   /** Called with each settled batch. */
   fire(batch: SettledBatch<R>): void;
+  /** Called when a settled batch starts waiting for the lock. */
+  onLockWait?(): void;
   /** Called when a lock outlived `lockCapMs` and the batch fired anyway. */
   onStaleLock?(waitedMs: number): void;
 }
@@ -64,6 +70,9 @@ export function createSettler<R extends string>(options: SettleOptions<R>): Sett
   let reasons = new Set<R>();
   let paths = new Set<string>();
   let batchStart = 0;
+  let lastFireAt = Number.NEGATIVE_INFINITY;
+  /** The quiet window of the current batch: settleMs after a pause, longer during storms. */
+  let windowMs = options.settleMs;
   let lockSince = 0;
   let timer: unknown = null;
   let disposed = false;
@@ -83,6 +92,7 @@ export function createSettler<R extends string>(options: SettleOptions<R>): Sett
     reasons = new Set();
     paths = new Set();
     phase = 'idle';
+    lastFireAt = clock.now();
     options.fire(batch);
   };
 
@@ -104,13 +114,14 @@ export function createSettler<R extends string>(options: SettleOptions<R>): Sett
     }
     phase = 'locked';
     lockSince = clock.now();
+    options.onLockWait?.();
     arm(Math.min(options.lockRecheckMs, options.lockCapMs), checkLock);
   }
 
   function checkLock(): void {
     if (!locked()) {
       // Git released the index; it may still move HEAD or a ref, so give it a fresh quiet window.
-      startQuiet(options.settleMs);
+      startQuiet(windowMs);
       return;
     }
     const waited = clock.now() - lockSince;
@@ -131,9 +142,10 @@ export function createSettler<R extends string>(options: SettleOptions<R>): Sett
       const now = clock.now();
       if (phase === 'idle') {
         batchStart = now;
-        startQuiet(options.settleMs);
+        windowMs = now - lastFireAt < windowMs ? Math.min(windowMs * 2, options.maxSettleMs) : options.settleMs;
+        startQuiet(windowMs);
       } else if (phase === 'quiet') {
-        startQuiet(Math.min(options.settleMs, batchStart + options.maxSettleMs - now));
+        startQuiet(Math.min(windowMs, batchStart + options.maxSettleMs - now));
       } else {
         // Waiting for the lock: this event may be its removal.
         checkLock();

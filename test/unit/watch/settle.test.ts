@@ -89,14 +89,17 @@ test('gives up on a stale lock after the cap, reports it, and does not wait for 
   clock.advance(1);
   t.is(fired.length, 1);
   t.deepEqual(stale, [10_000]);
+  clock.advance(500);
   settler.note('source', '/r/a');
   clock.advance(75);
   t.is(fired.length, 2, 'the same stale lock does not hold the next batch');
   state.locked = false;
+  clock.advance(500);
   settler.note('source', '/r/a');
   clock.advance(75);
   t.is(fired.length, 3);
   state.locked = true;
+  clock.advance(500);
   settler.note('source', '/r/a');
   clock.advance(75);
   t.is(fired.length, 3, 'a new lock is waited for again');
@@ -115,4 +118,20 @@ test('does nothing without changes and forgets everything once disposed', (t) =>
   settler.note('source', '/r/a');
   clock.advance(60_000);
   t.is(fired.length, 0);
+});
+
+test('lengthens the quiet window while batches follow each other closely, and restores it after a pause', (t) => {
+  const { clock, fired, settler } = setup();
+  // One change every 100 ms: slower than the 75 ms window, so each would be its own call.
+  for (let i = 0; i < 30; i++) {
+    settler.note('source', '/r/a');
+    clock.advance(100);
+  }
+  clock.advance(2000);
+  t.true(fired.length <= 6, `${fired.length} calls for 30 spaced changes`);
+  t.true((fired.at(-1)?.at ?? 0) >= 2900, 'the last call comes after the last change');
+  const count = fired.length;
+  settler.note('source', '/r/a');
+  clock.advance(75);
+  t.is(fired.length, count + 1, 'after a pause the short window applies again');
 });
