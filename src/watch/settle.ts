@@ -1,0 +1,166 @@
+/**
+ * Quiescence, as consul-template does it: act once things have been quiet for `settleMs`, but
+ * no later than `maxSettleMs` after the first change of a batch, so a steady stream still fires.
+ * On top: never fire while git holds `index.lock` (it is mid-checkout, mid-merge …); wait for
+ * the lock to go, then give git `settleMs` more to finish (it moves HEAD after releasing the
+ * index). A lock older than `lockCapMs` is taken as left behind by a crashed git: fire anyway,
+ * report it once, and stop waiting for that lock until it has been seen gone.
+ *
+ * Storms: when a new batch starts within the current quiet window of the last call (a script
+ * running checkout after checkout, each slower than the window), the window doubles, up to
+ * `maxSettleMs`; the first change after a real pause gets the short window again.
+ *
+ * Pure: time comes from the injected clock, the lock from `isLocked()`; no fs, no chokidar.
+ */
+
+/** The timer functions and time source, injectable so tests run on a fake clock. */
+export interface Clock {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  /** Milliseconds, monotonic. */
+  now(): number;
+}
+
+export const systemClock: Clock = Object.freeze({
+  setTimeout: (callback: () => void, ms: number): unknown => setTimeout(callback, ms),
+  clearTimeout: (handle: unknown): void => clearTimeout(handle as NodeJS.Timeout),
+  now: (): number => performance.now(),
+});
+
+export interface SettledBatch<R extends string> {
+  readonly reasons: ReadonlySet<R>;
+  readonly paths: readonly string[];
+}
+
+export interface SettleOptions<R extends string> {
+  /** Quiet time before firing (after a pause; it grows during storms). */
+  readonly settleMs: number;
+  /** Longest time from the first change of a batch to firing (not counting lock waits). */
+  readonly maxSettleMs: number;
+  /** Longest wait for `index.lock` to go before it is considered stale. */
+  readonly lockCapMs: number;
+  /** How often to look at the lock while waiting for it (events usually come first). */
+  readonly lockRecheckMs: number;
+  readonly clock: Clock;
+  /** Whether git holds the index lock right now (a cheap synchronous check). */
+  isLocked(): boolean;
+  /** Called with each settled batch. */
+  fire(batch: SettledBatch<R>): void;
+  /** Called when a settled batch starts waiting for the lock. */
+  onLockWait?(): void;
+  /** Called when a lock outlived `lockCapMs` and the batch fired anyway. */
+  onStaleLock?(waitedMs: number): void;
+}
+
+type Phase = 'idle' | 'quiet' | 'locked';
+
+export interface Settler<R extends string> {
+  /** Records a change; starts or extends the batch. */
+  note(reason: R, path?: string): void;
+  /** True while a batch is waiting to fire. */
+  readonly pending: boolean;
+  /** Drops the pending batch and every timer. Later notes are ignored. */
+  dispose(): void;
+}
+
+/** Creates a settler. Options are taken as given (the watcher validates them). */
+export function createSettler<R extends string>(options: SettleOptions<R>): Settler<R> {
+  const { clock } = options;
+  let phase: Phase = 'idle';
+  let reasons = new Set<R>();
+  let paths = new Set<string>();
+  let batchStart = 0;
+  let lastFireAt = Number.NEGATIVE_INFINITY;
+  /** The quiet window of the current batch: settleMs after a pause, longer during storms. */
+  let windowMs = options.settleMs;
+  let lockSince = 0;
+  let timer: unknown = null;
+  let disposed = false;
+  /** A lock we already gave up on: do not wait for it again until it has been seen gone. */
+  let staleLock = false;
+
+  const arm = (ms: number, callback: () => void) => {
+    if (timer !== null) clock.clearTimeout(timer);
+    timer = clock.setTimeout(() => {
+      timer = null;
+      callback();
+    }, Math.max(0, ms));
+  };
+
+  const flush = () => {
+    const batch: SettledBatch<R> = { reasons, paths: [...paths] };
+    reasons = new Set();
+    paths = new Set();
+    phase = 'idle';
+    lastFireAt = clock.now();
+    options.fire(batch);
+  };
+
+  const locked = (): boolean => {
+    const now = options.isLocked();
+    if (!now) staleLock = false;
+    return now && !staleLock;
+  };
+
+  const startQuiet = (ms: number) => {
+    phase = 'quiet';
+    arm(ms, onQuiet);
+  };
+
+  function onQuiet(): void {
+    if (!locked()) {
+      flush();
+      return;
+    }
+    phase = 'locked';
+    lockSince = clock.now();
+    options.onLockWait?.();
+    arm(Math.min(options.lockRecheckMs, options.lockCapMs), checkLock);
+  }
+
+  function checkLock(): void {
+    if (!locked()) {
+      // Git released the index; it may still move HEAD or a ref, so give it a fresh quiet window.
+      startQuiet(windowMs);
+      return;
+    }
+    const waited = clock.now() - lockSince;
+    if (waited >= options.lockCapMs) {
+      staleLock = true;
+      options.onStaleLock?.(waited);
+      flush();
+      return;
+    }
+    arm(Math.min(options.lockRecheckMs, options.lockCapMs - waited), checkLock);
+  }
+
+  return {
+    note(reason: R, path?: string): void {
+      if (disposed) return;
+      reasons.add(reason);
+      if (path !== undefined) paths.add(path);
+      const now = clock.now();
+      if (phase === 'idle') {
+        batchStart = now;
+        windowMs = now - lastFireAt < windowMs ? Math.min(windowMs * 2, options.maxSettleMs) : options.settleMs;
+        startQuiet(windowMs);
+      } else if (phase === 'quiet') {
+        startQuiet(Math.min(windowMs, batchStart + options.maxSettleMs - now));
+      } else {
+        // Waiting for the lock: this event may be its removal.
+        checkLock();
+      }
+    },
+    get pending(): boolean {
+      return phase !== 'idle';
+    },
+    dispose(): void {
+      disposed = true;
+      if (timer !== null) clock.clearTimeout(timer);
+      timer = null;
+      phase = 'idle';
+      reasons = new Set();
+      paths = new Set();
+    },
+  };
+}

@@ -1,0 +1,256 @@
+import test from 'ava';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { conflictState, provenance } from '../../../src/git/index.js';
+import { watchSource, type SourceWatcher, type WatchSourceOptions } from '../../../src/watch/index.js';
+import { commitFiles, git, initRepo, isolateGitConfig, removeDir, tempDir } from '../../helpers/git-fixture.js';
+import { quietPeriod, WatchRecorder } from '../../helpers/watch-recorder.js';
+
+test.before(() => isolateGitConfig());
+
+const BUNDLE = 'config/secrets.enc.yaml';
+
+interface Fixture {
+  repo: string;
+  home: string;
+  bundle: string;
+  outputs: [string, string];
+  sopsConfig: string;
+  recorder: WatchRecorder;
+  watcher: SourceWatcher;
+}
+
+async function start(t: { teardown(fn: () => Promise<void> | void): void }, options: Partial<WatchSourceOptions> = {}, files: Record<string, string> = {}): Promise<Fixture> {
+  const repo = await initRepo({ [BUNDLE]: 'token: one\n', '.sops.yaml': 'creation_rules: []\n', ...files });
+  const home = await tempDir('mcp-home-');
+  const recorder = new WatchRecorder();
+  const outputs: [string, string] = [path.join(home, '.env'), path.join(home, 'console-secrets.json')];
+  await writeFile(outputs[0], 'A=1\n');
+  await writeFile(outputs[1], '{}\n');
+  const watcher = await watchSource({
+    workTree: repo,
+    sourcePath: path.join(repo, BUNDLE),
+    outputPaths: outputs,
+    extraPaths: [path.join(repo, '.sops.yaml')],
+    onChange: recorder.onChange,
+    logger: recorder.logger,
+    ...options,
+  });
+  t.teardown(async () => {
+    await watcher.close();
+    await Promise.all([removeDir(repo), removeDir(home)]);
+  });
+  await watcher.ready;
+  return { repo, home, bundle: path.join(repo, BUNDLE), outputs, sopsConfig: path.join(repo, '.sops.yaml'), recorder, watcher };
+}
+
+test('reports an edited bundle as source, and its commit as a branch ref move', async (t) => {
+  const f = await start(t);
+  let mark = f.recorder.mark();
+  await writeFile(f.bundle, 'token: two\n');
+  await f.recorder.waitForReasons(mark, ['source']);
+  mark = f.recorder.mark();
+  await git(f.repo, ['commit', '-q', '-am', 'two']);
+  await f.recorder.waitForReasons(mark, ['branch-ref', 'index']);
+  t.pass();
+});
+
+test('reports a checkout of a branch with a different bundle as source and head', async (t) => {
+  const f = await start(t);
+  await git(f.repo, ['checkout', '-q', '-b', 'other']);
+  await commitFiles(f.repo, { [BUNDLE]: 'token: other\n' });
+  await git(f.repo, ['checkout', '-q', 'main']);
+  await f.recorder.waitForReasons(0, ['source']);
+  const mark = f.recorder.mark();
+  await git(f.repo, ['checkout', '-q', 'other']);
+  await f.recorder.waitForReasons(mark, ['source', 'head']);
+  t.pass();
+});
+
+test('follows the bundle through a checkout of a branch without it and back', async (t) => {
+  const f = await start(t);
+  await git(f.repo, ['checkout', '-q', '-b', 'bare']);
+  await git(f.repo, ['rm', '-q', '-r', 'config']);
+  await git(f.repo, ['commit', '-q', '-m', 'no bundle']);
+  await f.recorder.waitForReasons(0, ['source', 'head']);
+  let mark = f.recorder.mark();
+  await git(f.repo, ['checkout', '-q', 'main']);
+  await f.recorder.waitForReasons(mark, ['source', 'head']);
+  // The watch survived the directory vanishing: a plain edit is still seen.
+  mark = f.recorder.mark();
+  await writeFile(f.bundle, 'token: edited\n');
+  await f.recorder.waitForReasons(mark, ['source']);
+  t.pass();
+});
+
+test('reports a file replaced by rename, twice, as source', async (t) => {
+  const f = await start(t);
+  for (const value of ['two', 'three']) {
+    const mark = f.recorder.mark();
+    const temp = path.join(f.repo, 'config', `.tmp-${value}`);
+    await writeFile(temp, `token: ${value}\n`);
+    await rename(temp, f.bundle);
+    await f.recorder.waitForReasons(mark, ['source']);
+  }
+  t.pass();
+});
+
+test('reports git reset --hard and git stash / stash pop as source', async (t) => {
+  const f = await start(t);
+  await commitFiles(f.repo, { [BUNDLE]: 'token: two\n' });
+  let mark = f.recorder.mark();
+  await git(f.repo, ['reset', '-q', '--hard', 'HEAD~1']);
+  await f.recorder.waitForReasons(mark, ['source', 'branch-ref']);
+  await writeFile(f.bundle, 'token: local\n');
+  mark = f.recorder.mark();
+  await git(f.repo, ['stash', '-q']);
+  await f.recorder.waitForReasons(mark, ['source']);
+  mark = f.recorder.mark();
+  await git(f.repo, ['stash', 'pop', '-q']);
+  await f.recorder.waitForReasons(mark, ['source']);
+  t.pass();
+});
+
+test('reports a git pull that brings a new bundle as source and branch ref', async (t) => {
+  const f = await start(t);
+  const upstream = await tempDir('mcp-upstream-');
+  t.teardown(() => removeDir(upstream));
+  const clone = path.join(upstream, 'clone');
+  await git(upstream, ['clone', '-q', f.repo, clone]);
+  await commitFiles(clone, { [BUNDLE]: 'token: pulled\n' });
+  await git(f.repo, ['remote', 'add', 'team', clone]);
+  const mark = f.recorder.mark();
+  await git(f.repo, ['pull', '-q', '--ff-only', 'team', 'main']);
+  await f.recorder.waitForReasons(mark, ['source', 'branch-ref']);
+  t.pass();
+});
+
+test('reports a conflicting merge, and the git add that resolves it', async (t) => {
+  const f = await start(t);
+  await git(f.repo, ['checkout', '-q', '-b', 'theirs']);
+  await commitFiles(f.repo, { [BUNDLE]: 'token: theirs\n' });
+  await git(f.repo, ['checkout', '-q', 'main']);
+  await commitFiles(f.repo, { [BUNDLE]: 'token: ours\n' });
+  let mark = f.recorder.mark();
+  const merge = await git(f.repo, ['merge', 'theirs'], { allowFail: true });
+  t.not(merge.exitCode, 0);
+  await f.recorder.waitForReasons(mark, ['source', 'index']);
+  t.true((await conflictState(f.repo, BUNDLE)).conflicted);
+  await writeFile(f.bundle, 'token: resolved\n');
+  await f.recorder.waitForReasons(mark, ['source']);
+  mark = f.recorder.mark();
+  await git(f.repo, ['add', BUNDLE]);
+  await f.recorder.waitForReasons(mark, ['index']);
+  t.false((await conflictState(f.repo, BUNDLE)).conflicted);
+});
+
+test('reports an output deleted, written and recreated by someone else', async (t) => {
+  const f = await start(t);
+  let mark = f.recorder.mark();
+  await rm(f.outputs[0]);
+  await f.recorder.waitForReasons(mark, ['output']);
+  mark = f.recorder.mark();
+  await writeFile(f.outputs[1], '{"tampered":true}\n');
+  await f.recorder.waitForReasons(mark, ['output']);
+  mark = f.recorder.mark();
+  await writeFile(f.outputs[0], 'A=2\n');
+  await f.recorder.waitUntil(() => f.recorder.events.slice(mark).some((e) => e.reasons.includes('output') && e.paths.includes(f.outputs[0])), 'the recreated output');
+  t.pass();
+});
+
+test('keeps watching the outputs when the home directory is removed and recreated', async (t) => {
+  const f = await start(t);
+  let mark = f.recorder.mark();
+  await rm(f.home, { recursive: true });
+  await f.recorder.waitForReasons(mark, ['output']);
+  const rewatched = (n: number) => () => f.recorder.logs.filter((l) => l.message.includes('watching again: ready')).length >= n;
+  await f.recorder.waitUntil(rewatched(1), 'a watch from the nearest existing directory');
+  mark = f.recorder.mark();
+  await mkdir(f.home);
+  await writeFile(f.outputs[0], 'A=3\n');
+  await f.recorder.waitForReasons(mark, ['output']);
+  // Once home exists again the watch moves back down to it; changes after that carry their path.
+  await f.recorder.waitUntil(rewatched(2), 'the watch back on the home directory');
+  mark = f.recorder.mark();
+  await writeFile(f.outputs[1], '{"again":true}\n');
+  await f.recorder.waitUntil(() => f.recorder.events.slice(mark).some((e) => e.paths.includes(f.outputs[1])), 'the changed output');
+  t.pass();
+});
+
+test('reports a changed .sops.yaml as sops-config', async (t) => {
+  const f = await start(t);
+  const mark = f.recorder.mark();
+  await writeFile(f.sopsConfig, 'creation_rules: [{age: age1x}]\n');
+  const reasons = await f.recorder.waitForReasons(mark, ['sops-config']);
+  t.false(reasons.has('source'));
+});
+
+test('holds a change while index.lock exists and delivers it once the lock goes', async (t) => {
+  const f = await start(t, { settleMs: 30 });
+  const lock = path.join(f.repo, '.git', 'index.lock');
+  const mark = f.recorder.mark();
+  await writeFile(lock, '');
+  await writeFile(f.bundle, 'token: during-lock\n');
+  await f.recorder.waitForLog('waiting for index.lock');
+  t.is(f.recorder.events.length, mark, 'nothing is delivered while git holds the lock');
+  await rm(lock);
+  const reasons = await f.recorder.waitForReasons(mark, ['source']);
+  t.true(reasons.has('index'));
+});
+
+test('delivers anyway, with a warning, when index.lock outlives the cap', async (t) => {
+  const f = await start(t, { settleMs: 20, lockCapMs: 200 });
+  await writeFile(path.join(f.repo, '.git', 'index.lock'), '');
+  const mark = f.recorder.mark();
+  await writeFile(f.bundle, 'token: stale-lock\n');
+  await f.recorder.waitForReasons(mark, ['source']);
+  t.true(f.recorder.logs.some((l) => l.level === 'warn' && l.message.includes('index.lock')));
+});
+
+test('stays silent while idle, even while provenance and conflict state are read', async (t) => {
+  const f = await start(t);
+  const mark = f.recorder.mark();
+  for (let i = 0; i < 5; i++) {
+    await provenance(f.repo, BUNDLE);
+    await conflictState(f.repo, BUNDLE);
+  }
+  await quietPeriod(400);
+  t.deepEqual(f.recorder.events.slice(mark), []);
+});
+
+test('coalesces 200 rapid checkouts into few calls, the last after the last change', async (t) => {
+  const f = await start(t);
+  await git(f.repo, ['checkout', '-q', '-b', 'other']);
+  await commitFiles(f.repo, { [BUNDLE]: 'token: other\n' });
+  await f.recorder.waitForReasons(0, ['source', 'branch-ref']);
+  const mark = f.recorder.mark();
+  for (let i = 0; i < 200; i++) await git(f.repo, ['checkout', '-q', i % 2 === 0 ? 'main' : 'other']);
+  const lastChange = performance.now();
+  await f.recorder.waitUntil(() => f.recorder.events.slice(mark).some((e) => e.at > lastChange), 'a call after the last checkout');
+  const calls = f.recorder.events.length - mark;
+  t.log(`${calls} onChange calls for 200 checkouts`);
+  t.true(calls >= 1 && calls <= 50, `${calls} calls`);
+});
+
+test('watches a linked worktree: HEAD in its own git dir, the branch ref in the shared one', async (t) => {
+  const repo = await initRepo({ [BUNDLE]: 'token: one\n' });
+  const parent = await tempDir();
+  t.teardown(() => Promise.all([removeDir(repo), removeDir(parent)]));
+  const linked = path.join(parent, 'linked');
+  await git(repo, ['worktree', 'add', '-q', '-b', 'feature', linked]);
+  const recorder = new WatchRecorder();
+  const watcher = await watchSource({ workTree: linked, sourcePath: path.join(linked, BUNDLE), outputPaths: [path.join(parent, 'out.env')], onChange: recorder.onChange });
+  t.teardown(() => watcher.close());
+  await watcher.ready;
+  let mark = recorder.mark();
+  await commitFiles(linked, { [BUNDLE]: 'token: feature\n' });
+  await recorder.waitForReasons(mark, ['source', 'branch-ref']);
+  mark = recorder.mark();
+  await git(linked, ['checkout', '-q', '--detach', 'main']);
+  await recorder.waitForReasons(mark, ['source', 'head']);
+  // The main work tree moving its own branch is not this worktree's business.
+  mark = recorder.mark();
+  await commitFiles(repo, { 'README.md': 'main moves\n' });
+  await quietPeriod(300);
+  t.deepEqual(recorder.events.slice(mark), []);
+});
