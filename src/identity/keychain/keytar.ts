@@ -43,6 +43,12 @@ async function loadKeytar(): Promise<KeytarApi> {
   return api;
 }
 
+/** Only what dbus-send needs to find the bus: never SOPS_AGE_KEY or anything else from the caller. */
+function busEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'DBUS_SESSION_BUS_ADDRESS', 'XDG_RUNTIME_DIR', 'DISPLAY', 'LANG'];
+  return Object.fromEntries(keep.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name] as string]])));
+}
+
 /**
  * Asks the Secret Service (over D-Bus, with `dbus-send`) whether its default collection is
  * locked. Never throws: any failure to ask is `unknown`, and keytar's own error then tells why.
@@ -61,7 +67,7 @@ export async function secretServiceCollectionState(env: Readonly<Record<string, 
         'string:org.freedesktop.Secret.Collection',
         'string:Locked',
       ],
-      { env: { ...env }, extendEnv: false, reject: false, timeout: 5000, stdin: 'ignore' },
+      { env: busEnv(env), extendEnv: false, reject: false, timeout: 5000, stdin: 'ignore' },
     );
     const out = `${String(result.stdout)}\n${String(result.stderr)}`;
     if (result.exitCode === 0) {
