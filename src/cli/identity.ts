@@ -6,7 +6,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { resolveCommonOptions } from '../config/options.js';
 import { AppError, EXIT, sanitizeForMessage } from '../errors.js';
 import { parseIdentities, recipientOf, type ParsedIdentity } from '../identity/age-key.js';
@@ -41,6 +40,7 @@ export async function findRepoRoot(repoFlag: string | null, cwd: string, env: Re
   if (repoFlag !== null) return repoFlag;
   try {
     // git needs no identity: keep SOPS_AGE_KEY out of its environment.
+    const { execa } = await import('execa');
     const { SOPS_AGE_KEY: _identity, ...gitEnv } = env;
     const result = await execa('git', ['rev-parse', '--show-toplevel'], { cwd, env: gitEnv, extendEnv: false, reject: false, stdin: 'ignore' });
     return result.exitCode === 0 && result.stdout.trim() !== '' ? result.stdout.trim() : null;

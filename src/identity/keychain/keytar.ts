@@ -10,7 +10,6 @@
  *   keytar), so on Linux the lock state is checked BEFORE listing. A collection locked in the few
  *   milliseconds between the check and the call can still crash it; nothing in keytar prevents that.
  */
-import { execa } from 'execa';
 import { classifyKeychainFailure, keychainError } from './errors.js';
 import { KEYCHAIN_SERVICE, type Keychain } from './types.js';
 
@@ -55,6 +54,8 @@ function busEnv(env: Readonly<Record<string, string | undefined>>): Record<strin
  */
 export async function secretServiceCollectionState(env: Readonly<Record<string, string | undefined>> = process.env): Promise<CollectionState> {
   try {
+    // Loaded here, not at the top: it costs a few hundred ms and only Linux reads need it.
+    const { execa } = await import('execa');
     const result = await execa(
       'dbus-send',
       [
