@@ -9,7 +9,7 @@
 import { readFile as fsReadFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { AppError, isAppError } from '../errors.js';
+import { AppError, isAppError, sanitizeForMessage } from '../errors.js';
 import { parseIdentities, recipientOf, type ParsedIdentity } from './age-key.js';
 import { CAUSE_TEXT, keychainFailureCause } from './keychain/errors.js';
 import type { Keychain } from './keychain/types.js';
@@ -220,9 +220,9 @@ async function cacheIntoKeychain(
   }
 }
 
-/** The attempts as indented lines `  source: outcome`, for error messages. */
+/** The attempts as indented lines `  source: outcome`, for error messages (control characters in paths escaped). */
 export function describeAttempts(attempts: readonly IdentityAttempt[]): string {
-  return attempts.map((a) => `  ${a.source}: ${a.outcome}`).join('\n');
+  return attempts.map((a) => `  ${sanitizeForMessage(a.source, 300)}: ${sanitizeForMessage(a.outcome, 300)}`).join('\n');
 }
 
 const IMPORT_HINT = 'run `mcp-secrets identity import` (paste the key on stdin, or `--file keys.txt`, or `--from-env`)';

@@ -10,7 +10,6 @@
  *   keytar), so on Linux the lock state is checked BEFORE listing. A collection locked in the few
  *   milliseconds between the check and the call can still crash it; nothing in keytar prevents that.
  */
-import { execa } from 'execa';
 import { classifyKeychainFailure, keychainError } from './errors.js';
 import { KEYCHAIN_SERVICE, type Keychain } from './types.js';
 
@@ -43,12 +42,20 @@ async function loadKeytar(): Promise<KeytarApi> {
   return api;
 }
 
+/** Only what dbus-send needs to find the bus: never SOPS_AGE_KEY or anything else from the caller. */
+function busEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'DBUS_SESSION_BUS_ADDRESS', 'XDG_RUNTIME_DIR', 'DISPLAY', 'LANG'];
+  return Object.fromEntries(keep.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name] as string]])));
+}
+
 /**
  * Asks the Secret Service (over D-Bus, with `dbus-send`) whether its default collection is
  * locked. Never throws: any failure to ask is `unknown`, and keytar's own error then tells why.
  */
 export async function secretServiceCollectionState(env: Readonly<Record<string, string | undefined>> = process.env): Promise<CollectionState> {
   try {
+    // Loaded here, not at the top: it costs a few hundred ms and only Linux reads need it.
+    const { execa } = await import('execa');
     const result = await execa(
       'dbus-send',
       [
@@ -61,7 +68,7 @@ export async function secretServiceCollectionState(env: Readonly<Record<string, 
         'string:org.freedesktop.Secret.Collection',
         'string:Locked',
       ],
-      { env: { ...env }, extendEnv: false, reject: false, timeout: 5000, stdin: 'ignore' },
+      { env: busEnv(env), extendEnv: false, reject: false, timeout: 5000, stdin: 'ignore' },
     );
     const out = `${String(result.stdout)}\n${String(result.stderr)}`;
     if (result.exitCode === 0) {
