@@ -1,3 +1,62 @@
-import { notYet } from './not-yet.js';
+/**
+ * `mcp-secrets decrypt FILE`: prints the decrypted document, like `sops -d` (for troubleshooting
+ * and pipelines). `--output-type json` prints sops's JSON form. Strict like `sync`: a MAC or tag
+ * problem is an error with no output at all.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { AppError, EXIT } from '../errors.js';
+import { resolveCommonOptions } from '../config/options.js';
+import { formatFromPath, inspect, decrypt as nativeDecrypt, serialize, toOrderedJson, type SopsFormat } from '../sops/index.js';
+import { chooseEngine } from '../engine/select.js';
+import { SOPS_FORMATS } from '../engine/types.js';
+import { createNativeEngine } from '../engine/native.js';
+import { createSopsCliEngine } from '../engine/sops-cli.js';
+import { identityLookup } from '../identity/lookup.js';
+import type { Command, CliIo, CommandInput } from './types.js';
 
-export default notYet('decrypt');
+const FORMATS = SOPS_FORMATS;
+
+const command: Command = {
+  usage: 'decrypt FILE [--input-type yaml|json|dotenv|ini|binary] [--output-type yaml|json|dotenv|ini|binary] [--engine auto|native|sops]',
+  options: { 'input-type': { type: 'string' }, 'output-type': { type: 'string' } },
+  maxPositionals: 1,
+  run: runDecrypt,
+};
+export default command;
+
+function formatOption(name: string, value: unknown, fallback: SopsFormat): SopsFormat {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string' && (FORMATS as readonly string[]).includes(value)) return value as SopsFormat;
+  throw new AppError('E_USAGE', `--${name} must be one of ${FORMATS.join(', ')}, not "${String(value).slice(0, 20)}"`, { hint: `e.g. --${name} json` });
+}
+
+export async function runDecrypt(input: CommandInput, io: CliIo): Promise<number> {
+  const options = resolveCommonOptions(input.values, io.env, io.cwd);
+  const file = input.positionals[0];
+  if (!file) throw new AppError('E_USAGE', 'decrypt needs a FILE', { hint: 'mcp-secrets decrypt config/secrets.enc.yaml' });
+  const abs = path.resolve(io.cwd, file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(abs);
+  } catch (error) {
+    throw new AppError('E_SOURCE_MISSING', `cannot read ${abs} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { hint: 'check the path', cause: error });
+  }
+  const inputFormat = formatOption('input-type', input.values['input-type'], formatFromPath(abs));
+  const outputFormat = formatOption('output-type', input.values['output-type'], inputFormat);
+  const metadata = inspect(bytes, { format: inputFormat, path: file });
+  const lookup = await identityLookup({ env: io.env, cache: false, onNotice: () => {} })();
+  if (lookup.identities.length === 0) {
+    throw new AppError('E_NO_IDENTITY', `no age identity found to open ${file} (tried ${lookup.attempts.map((a) => `${a.source}: ${a.outcome}`).join('; ')})`, {
+      hint: 'import it with `mcp-secrets identity import`, or set SOPS_AGE_KEY',
+    });
+  }
+  const engine = await chooseEngine(options.engine, metadata, {
+    native: createNativeEngine(nativeDecrypt),
+    sops: () => createSopsCliEngine({ env: io.env }),
+  });
+  const document = await engine.decrypt({ bytes, path: abs, format: inputFormat, identities: lookup.identities.map((i) => i.line) });
+  if (outputFormat === 'json') io.stdout(toOrderedJson(document) + '\n');
+  else io.stdout(serialize(document, outputFormat));
+  return EXIT.OK;
+}

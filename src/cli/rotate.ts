@@ -1,3 +1,172 @@
-import { notYet } from './not-yet.js';
+/**
+ * `mcp-secrets rotate --ticket ID`: the runbook's "bootstrapping e rotação" as one command.
+ *
+ * Order is chosen so a failure never strands the team: the new secret key is handed over first
+ * (printed once, or piped to --store-cmd on stdin); only when that succeeded are the bundle and
+ * `.sops.yaml` rewritten (each by temp file + rename), then the evidence file is written.
+ * Nothing secret is ever written into the repo.
+ */
+import { execa } from 'execa';
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { readFile, writeFile, rename, mkdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { AppError, EXIT } from '../errors.js';
+import { resolveCommonOptions } from '../config/options.js';
+import { resolveRepo } from '../config/repo.js';
+import { formatFromPath, inspect, updateRecipients, decrypt } from '../sops/index.js';
+import { identityLookup } from '../identity/lookup.js';
+import { planFor, readBundle, sha256Hex } from '../sync/pipeline.js';
+import { evidenceMarkdown, nextRecipients, nextVersion, rewriteSopsConfig } from '../rotate/plan.js';
+import type { Command, CliIo, CommandInput } from './types.js';
 
-export default notYet('rotate');
+const command: Command = {
+  usage:
+    'rotate --ticket ID [--recipient age1…]… [--remove age1…]… [--rotate-data-key] [--store-cmd "CMD"] [--dry-run] [--repo DIR] [--source PATH]',
+  options: {
+    ticket: { type: 'string' },
+    recipient: { type: 'string', multiple: true },
+    remove: { type: 'string', multiple: true },
+    'rotate-data-key': { type: 'boolean' },
+    'store-cmd': { type: 'string' },
+    'dry-run': { type: 'boolean' },
+  },
+  run: runRotate,
+};
+export default command;
+
+const TICKET = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const RECIPIENT = /^age1[0-9a-z]{20,}$/;
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+async function writeAtomically(file: string, bytes: Uint8Array | string): Promise<void> {
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.rotate-${process.pid}`);
+  try {
+    await writeFile(temp, bytes, { flag: 'wx', mode: 0o644 });
+    await rename(temp, file);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw new AppError('E_WRITE', `cannot write ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { hint: 'check the repo is writable', cause: error });
+  }
+}
+
+export async function runRotate(input: CommandInput, io: CliIo): Promise<number> {
+  const options = resolveCommonOptions(input.values, io.env, io.cwd);
+  const ticket = input.values.ticket;
+  if (typeof ticket !== 'string' || !TICKET.test(ticket)) {
+    throw new AppError('E_USAGE', 'rotate needs --ticket ID (letters, digits, ".", "_", "-")', { hint: 'e.g. mcp-secrets rotate --ticket TASK-OPS-301' });
+  }
+  const given = strings(input.values.recipient);
+  const remove = strings(input.values.remove);
+  for (const r of [...given, ...remove]) {
+    if (!RECIPIENT.test(r)) throw new AppError('E_USAGE', `not an age recipient: "${r.slice(0, 20)}…"`, { hint: 'recipients look like age1… (the public key)' });
+  }
+  const dryRun = input.values['dry-run'] === true;
+  const rotateDataKey = input.values['rotate-data-key'] === true;
+
+  const repo = await resolveRepo({ repoFlag: options.repoFlag, cwd: io.cwd });
+  const plan = planFor(repo, options.source, options.home, options.engine);
+  const format = formatFromPath(plan.sourceAbs);
+  const before = await readBundle(plan);
+  const metadata = inspect(before, { format, path: plan.sourceRel });
+  const lookup = await identityLookup({ env: io.env, cache: false, onNotice: () => {} })();
+  const opening = lookup.identities.filter((i) => metadata.ageRecipients.includes(i.recipient));
+  if (opening.length === 0) {
+    throw new AppError('E_IDENTITY_MISMATCH', `none of your identities opens ${plan.sourceRel} (encrypted to ${metadata.ageRecipients.join(', ')})`, {
+      hint: 'rotation re-wraps the data key, so it needs a current key: import it with `mcp-secrets identity import`',
+    });
+  }
+  const document = await decrypt(before, { format, identities: opening.map((i) => i.line), path: plan.sourceRel });
+  const versionBefore = document.get('MCP_SECRETS_VERSION');
+  const now = new Date();
+  const versionAfter = nextVersion(typeof versionBefore === 'string' || typeof versionBefore === 'number' ? String(versionBefore) : null, now);
+
+  // a generated key replaces the key(s) that opened the bundle; given recipients are added alongside
+  const generate = given.length === 0;
+  const identity = generate && !dryRun ? await generateX25519Identity() : null;
+  const newRecipient = identity ? await identityToRecipient(identity) : null;
+  const add = generate ? (newRecipient ? [newRecipient] : ['age1<new key, generated at run time>']) : given;
+  const recipients = nextRecipients(metadata.ageRecipients, { replace: generate ? opening.map((i) => i.recipient) : [], remove, add });
+
+  const sopsConfigPath = path.join(repo, '.sops.yaml');
+  let sopsConfig: string | null = null;
+  try {
+    sopsConfig = await readFile(sopsConfigPath, 'utf8');
+  } catch {
+    sopsConfig = null;
+  }
+  const date = now.toISOString().slice(0, 10);
+  const evidencePath = path.join(repo, 'docs', 'evidence', ticket, `rotation-${date}.md`);
+
+  const planLines = [
+    `rotate ${plan.sourceRel} for ${ticket}:`,
+    `  recipients: ${metadata.ageRecipients.join(', ')}`,
+    `          →  ${recipients.join(', ')}`,
+    `  data key: ${rotateDataKey ? 'new (every value re-encrypted)' : 'kept, re-wrapped for the new recipients'}`,
+    `  MCP_SECRETS_VERSION: ${versionBefore === undefined ? '(none)' : String(versionBefore)} → ${versionAfter}`,
+    `  .sops.yaml: ${sopsConfig === null ? 'absent (not written)' : 'age recipients updated, other rules and comments kept'}`,
+    `  evidence: ${path.relative(repo, evidencePath)}`,
+  ];
+  if (dryRun) {
+    io.stdout(`${planLines.join('\n')}\n(dry run: nothing generated, nothing written)\n`);
+    return EXIT.OK;
+  }
+
+  // 1. hand the new secret over before anything depends on it
+  let storedWith = 'given recipient(s); no key generated here';
+  if (identity) {
+    const storeCmd = input.values['store-cmd'];
+    if (typeof storeCmd === 'string' && storeCmd.length > 0) {
+      const r = await execa('sh', ['-c', storeCmd], { input: `${identity}\n`, reject: false, timeout: 60_000, env: { ...io.env } as Record<string, string> });
+      if (r.exitCode !== 0) {
+        throw new AppError('E_WRITE', `--store-cmd failed with exit code ${r.exitCode}; nothing was changed`, { hint: 'check the command (it gets the secret key on stdin)' });
+      }
+      storedWith = 'stored in the vault by --store-cmd (the key went on its stdin)';
+    } else {
+      io.stdout(
+        `NEW AGE SECRET KEY (shown once; store it in the team vault now, e.g. 1Password "MCP – SOPS Age key"):\n${identity}\npublic key: ${newRecipient}\n\n`,
+      );
+      storedWith = 'printed once to the operator for the team vault';
+    }
+  }
+
+  // 2. the bundle, then .sops.yaml
+  const after = await updateRecipients(before, {
+    format,
+    identities: opening.map((i) => i.line),
+    recipients,
+    rotateDataKey,
+    path: plan.sourceRel,
+    edit: (doc) => void doc.set('MCP_SECRETS_VERSION', versionAfter),
+  });
+  await writeAtomically(plan.sourceAbs, after);
+  if (sopsConfig !== null) {
+    const rewritten = rewriteSopsConfig(sopsConfig, plan.sourceRel, metadata.ageRecipients, recipients);
+    await writeAtomically(sopsConfigPath, rewritten.text);
+  }
+
+  // 3. the evidence
+  await mkdir(path.dirname(evidencePath), { recursive: true });
+  await writeFile(
+    evidencePath,
+    evidenceMarkdown({
+      ticket,
+      date,
+      bundleRel: plan.sourceRel,
+      oldRecipients: metadata.ageRecipients,
+      newRecipients: recipients,
+      shaBefore: sha256Hex(before),
+      shaAfter: sha256Hex(after),
+      versionBefore: versionBefore === undefined ? null : String(versionBefore),
+      versionAfter,
+      dataKeyRotated: rotateDataKey,
+      storedWith,
+    }),
+  );
+  io.stdout(
+    `${planLines.join('\n')}\ndone. next: open a PR with two reviews, have everyone run \`mcp-secrets identity import\` with the new key, update CI's SOPS_AGE_KEY, then revoke the old key in the vault.\n`,
+  );
+  return EXIT.OK;
+}

@@ -1,3 +1,75 @@
-import { notYet } from './not-yet.js';
+/**
+ * `mcp-secrets status`: ask the daemon. A one-screen summary; `--json` prints the status
+ * document; `--check [--max-age 10m]` answers by exit code alone; `--ack` clears the notices.
+ * Fast path: loads only the client, never the daemon's dependencies.
+ */
+import { AppError, EXIT } from '../errors.js';
+import { resolveCommonOptions } from '../config/options.js';
+import { ack, getStatus } from '../ipc/client.js';
+import type { StatusDocument } from '../ipc/status.js';
+import type { Command, CliIo, CommandInput } from './types.js';
 
-export default notYet('status');
+const command: Command = {
+  usage: 'status [--json] [--check [--max-age 10m]] [--ack] [--socket PATH]',
+  options: { check: { type: 'boolean' }, 'max-age': { type: 'string' }, ack: { type: 'boolean' } },
+  run: runStatus,
+};
+export default command;
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90s", "10m", "1h", "500ms" → milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
+  if (!m) throw new AppError('E_USAGE', `--max-age takes a duration like 90s, 10m or 1h, not "${text.slice(0, 20)}"`, { hint: 'e.g. --max-age 10m' });
+  return Number(m[1]) * UNIT_MS[m[2]!]!;
+}
+
+const FAILED_STATES = new Set(['error', 'conflict', 'locked', 'missing']);
+
+/** The exit code `--check` answers with (DESIGN.md "Commands"). */
+export function checkExitCode(status: StatusDocument, maxAgeMs: number | null, now: Date): number {
+  if (FAILED_STATES.has(status.state)) return EXIT.FAILED;
+  if (!status.fresh) return EXIT.NOT_FRESH;
+  if (maxAgeMs !== null) {
+    const at = status.lastSync ? Date.parse(status.lastSync.at) : NaN;
+    if (!Number.isFinite(at) || now.getTime() - at > maxAgeMs) return EXIT.NOT_FRESH;
+  }
+  return EXIT.OK;
+}
+
+function ago(iso: string, now: Date): string {
+  const s = Math.max(0, Math.round((now.getTime() - Date.parse(iso)) / 1000));
+  return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
+}
+
+export function humanStatus(s: StatusDocument, now: Date): string {
+  const lines = [
+    `mcp-secrets: ${s.state}${s.fresh ? ' (outputs match the bundle)' : ''} — secrets ${s.secretsVersion ?? '(no version)'}, ${s.entries} entries`,
+    `  source    ${s.source.path}${s.source.exists ? '' : ' (missing)'}${s.source.commit ? ` @ ${s.source.commit.slice(0, 12)}${s.source.dirty ? ' + uncommitted changes' : ''}` : ''}`,
+    s.lastSync
+      ? `  last sync ${s.lastSync.at} (${ago(s.lastSync.at, now)}), ${s.lastSync.durationMs} ms, ${s.lastSync.ok ? 'ok' : `failed: ${s.lastSync.error?.code}: ${s.lastSync.error?.message}`}`
+      : '  last sync none yet',
+    ...s.outputs.map((o, i) => `  ${i === 0 ? 'outputs  ' : '         '} ${o.path}${o.sha256 ? '' : ' (not written by this daemon)'}`),
+    `  identity  ${s.identity.source}${s.identity.recipients.length ? ` (${s.identity.recipients.join(', ')})` : ''}`,
+    ...s.notices.map((n) => `  notice    ${n.code} since ${n.since}: ${n.message}`),
+    `  daemon    pid ${s.daemon.pid}, v${s.daemon.version}, up since ${s.daemon.startedAt}, socket ${s.daemon.socket}`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+export async function runStatus(input: CommandInput, io: CliIo): Promise<number> {
+  const options = resolveCommonOptions(input.values, io.env, io.cwd);
+  const maxAgeMs = typeof input.values['max-age'] === 'string' ? parseDuration(input.values['max-age']) : null;
+  const client = { socketPath: options.socket, timeoutMs: 3_000 };
+  if (input.values.check === true) {
+    try {
+      return checkExitCode(await getStatus(client), maxAgeMs, new Date());
+    } catch {
+      return EXIT.UNREACHABLE;
+    }
+  }
+  const status = input.values.ack === true ? await ack(client) : await getStatus(client);
+  io.stdout(options.json ? JSON.stringify(status, null, 2) + '\n' : humanStatus(status, new Date()));
+  return FAILED_STATES.has(status.state) ? EXIT.FAILED : status.fresh ? EXIT.OK : EXIT.NOT_FRESH;
+}

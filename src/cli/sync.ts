@@ -1,3 +1,80 @@
-import { notYet } from './not-yet.js';
+/**
+ * `mcp-secrets sync`: the one-shot replacement for the runbook's `make secrets-sync`.
+ * Prints a one-screen summary (never a value); `--json` prints the same as JSON.
+ */
+import { EXIT } from '../errors.js';
+import { resolveCommonOptions } from '../config/options.js';
+import { resolveRepo } from '../config/repo.js';
+import { planFor, runPipeline, type IdentityLookup } from '../sync/pipeline.js';
+import { identityLookup } from '../identity/lookup.js';
+import type { SyncSuccess } from '../sync/types.js';
+import type { Command, CliIo, CommandInput } from './types.js';
 
-export default notYet('sync');
+const command: Command = {
+  usage: 'sync [--repo DIR] [--source PATH] [--home DIR] [--engine auto|native|sops] [--json] [--no-cache-identity] [--skip-without-identity] [--daemon]',
+  options: {
+    'no-cache-identity': { type: 'boolean' },
+    'skip-without-identity': { type: 'boolean' },
+    daemon: { type: 'boolean' },
+  },
+  run: runSync,
+};
+export default command;
+
+export async function runSync(input: CommandInput, io: CliIo): Promise<number> {
+  const options = resolveCommonOptions(input.values, io.env, io.cwd);
+  if (input.values.daemon === true) return syncThroughDaemon(options.socket, options.json, io);
+
+  const repo = await resolveRepo({ repoFlag: options.repoFlag, cwd: io.cwd });
+  const plan = planFor(repo, options.source, options.home, options.engine);
+  const ci = input.values['skip-without-identity'] === true;
+  const lookup = identityLookup({
+    env: io.env,
+    cache: input.values['no-cache-identity'] !== true,
+    ci,
+    onNotice: (message) => io.stderr(`mcp-secrets: ${message}\n`),
+  });
+
+  let resolved: IdentityLookup | null = null;
+  const identities = async (): Promise<IdentityLookup> => (resolved ??= await lookup());
+  if (ci && (await identities()).identities.length === 0) {
+    const line = 'skipped: no age identity configured (SOPS_AGE_KEY unset, no key file, nothing in the keychain); outputs left as they were';
+    if (options.json) io.stdout(JSON.stringify({ ok: true, skipped: true, reason: line }) + '\n');
+    else io.stdout(`mcp-secrets: ${line}\n`);
+    return EXIT.OK;
+  }
+
+  const result = await runPipeline(plan, { identities, env: io.env });
+  io.stdout(options.json ? JSON.stringify(syncJson(result), null, 2) + '\n' : summary(result, plan.sourceRel));
+  return EXIT.OK;
+}
+
+/** The JSON form of a sync result: everything but the values. */
+export function syncJson(result: SyncSuccess): Record<string, unknown> {
+  const { secretValues: _values, ...rest } = result;
+  return { ok: true, ...rest, durationMs: Math.round(result.durationMs * 10) / 10 };
+}
+
+function summary(result: SyncSuccess, sourceRel: string): string {
+  const origin = result.commit ? `commit ${result.commit.slice(0, 12)}${result.dirty ? ', with uncommitted changes' : ''}` : 'not in git';
+  const width = Math.max(...result.outputs.map((o) => o.path.length));
+  const lines = [
+    `mcp-secrets: synced ${sourceRel} (${origin})`,
+    `  entries: ${result.entries}   secrets version: ${result.secretsVersion ?? '(none)'}   identity: ${result.identity.source}${result.identity.recipients[0] ? ` ${result.identity.recipients[0]}` : ''}`,
+    ...result.outputs.map((o) => {
+      const name = o.path.split('/').pop() ?? o.path;
+      return `  ${o.path.padEnd(width)}  ${result.written.includes(name) ? 'written  ' : 'unchanged'}  0600`;
+    }),
+    ...result.warnings.map((w) => `  warning: ${w}`),
+    `  took ${result.durationMs.toFixed(1)} ms`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+async function syncThroughDaemon(socketPath: string, json: boolean, io: CliIo): Promise<number> {
+  const { sync } = await import('../ipc/client.js');
+  const status = await sync({ socketPath, timeoutMs: 60_000 });
+  if (json) io.stdout(JSON.stringify(status, null, 2) + '\n');
+  else io.stdout(`mcp-secrets: the daemon synced: state ${status.state}${status.lastSync?.error ? ` (${status.lastSync.error.code}: ${status.lastSync.error.message})` : ''}\n`);
+  return status.state === 'fresh' ? EXIT.OK : status.state === 'stale' || status.state === 'syncing' ? EXIT.NOT_FRESH : EXIT.FAILED;
+}

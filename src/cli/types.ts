@@ -1,7 +1,7 @@
 /** What every command receives and returns. Commands never call process.exit or touch process.* directly. */
 
 export interface CliIo {
-  stdout(text: string): void;
+  stdout(text: string | Uint8Array): void;
   stderr(text: string): void;
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;

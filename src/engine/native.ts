@@ -8,13 +8,13 @@ import type { DecryptEngine, DecryptInput, SopsFormat } from './types.js';
 /** `decrypt(bytes, {format, identities})` as `mcp-secrets/sops` exports it (DESIGN.md "Library"). */
 export type NativeDecrypt = (
   bytes: Uint8Array,
-  options: { format: SopsFormat; identities: readonly string[] },
+  options: { format: SopsFormat; identities: readonly string[]; path?: string },
 ) => TreeMap | Promise<TreeMap>;
 
 /** Wraps the in-process decrypt function as an engine. Errors pass through unchanged. */
 export function createNativeEngine(decryptFn: NativeDecrypt): DecryptEngine {
   return Object.freeze({
     name: 'native' as const,
-    decrypt: async (input: DecryptInput) => decryptFn(input.bytes, { format: input.format, identities: input.identities }),
+    decrypt: async (input: DecryptInput) => decryptFn(input.bytes, { format: input.format, identities: input.identities, path: input.path }),
   });
 }

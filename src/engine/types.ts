@@ -4,14 +4,9 @@
  * and `sops`, the real binary as a child process.
  */
 import type { TreeMap } from '../sops/tree.js';
+import type { SopsFormat } from '../sops/format.js';
 
-/**
- * The SOPS stores the engines read. Kept here until src/sops/index.ts exports the same union;
- * then this becomes a re-export.
- */
-export type SopsFormat = 'yaml' | 'json' | 'dotenv' | 'ini' | 'binary';
-
-export const SOPS_FORMATS: readonly SopsFormat[] = ['yaml', 'json', 'dotenv', 'ini', 'binary'];
+export { SOPS_FORMATS, type SopsFormat } from '../sops/format.js';
 
 export interface DecryptInput {
   /** The encrypted file's bytes, as read once by the caller (the native engine decrypts these). */

@@ -1,2 +1,195 @@
-/** mcp-secrets/client: status, wait-fresh, subscribe and sync over the daemon's IPC socket. */
-export type { StatusDocument } from './status.js';
+/**
+ * mcp-secrets/client: ask the daemon over its socket, for wrappers written in Node and for the
+ * CLI's `status` and `tray`. It speaks node-ipc's wire format over plain `node:net`: importing
+ * node-ipc costs 60–120 ms here, too much for a command a status bar runs every few seconds, and
+ * node-ipc clients retry forever by default. No retries here: no daemon → E_DAEMON_UNREACHABLE at once.
+ *
+ * Cheap to import on purpose: nothing from the daemon, no winston, chokidar, execa or keytar.
+ */
+import { createConnection, type Socket } from 'node:net';
+import os from 'node:os';
+import { AppError } from '../errors.js';
+import { FrameDecoder, encodeFrame } from './framing.js';
+import type { StatusDocument } from './status.js';
+
+export type { StatusDocument, DaemonState } from './status.js';
+
+export interface ClientOptions {
+  /** Default: $MCP_SECRETS_SOCKET, else $XDG_RUNTIME_DIR/mcp-secrets/daemon.sock, else <$MCP_HOME or ~/.mcp>/run/daemon.sock. */
+  socketPath?: string;
+  /** Whole-request timeout (default 5 s; wait-fresh adds its own wait). */
+  timeoutMs?: number;
+}
+
+/** The default socket path, resolved from the environment exactly like the CLI does. */
+export function defaultSocketPath(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  if (env.MCP_SECRETS_SOCKET) return env.MCP_SECRETS_SOCKET;
+  if (env.XDG_RUNTIME_DIR && env.XDG_RUNTIME_DIR.startsWith('/')) return `${env.XDG_RUNTIME_DIR}/mcp-secrets/daemon.sock`;
+  const home = env.MCP_HOME && env.MCP_HOME.length > 0 ? env.MCP_HOME : `${env.HOME ?? os.homedir()}/.mcp`;
+  return `${home}/run/daemon.sock`;
+}
+
+let nextId = 0;
+
+interface Reply {
+  type: string;
+  data: { id?: string | number; status?: StatusDocument; code?: string; message?: string };
+}
+
+function unreachable(socketPath: string, cause: unknown): AppError {
+  return new AppError('E_DAEMON_UNREACHABLE', `no mcp-secrets daemon answers on ${socketPath}`, {
+    hint: 'start it with `mcp-secrets service install` (or `mcp-secrets daemon`), or pass --socket',
+    cause,
+  });
+}
+
+/** One connection; resolves with the socket once connected. */
+function connect(socketPath: string, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(socketPath);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(unreachable(socketPath, new Error('connect timed out')));
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(unreachable(socketPath, error));
+    });
+  });
+}
+
+function readFrames(socket: Socket, onMessage: (message: Reply) => void): void {
+  const decoder = new FrameDecoder();
+  socket.on('data', (chunk: Buffer) => {
+    let frames: string[];
+    try {
+      frames = decoder.push(chunk);
+    } catch {
+      socket.destroy(new Error('oversized reply'));
+      return;
+    }
+    for (const text of frames) {
+      try {
+        onMessage(JSON.parse(text) as Reply);
+      } catch {
+        socket.destroy(new Error('malformed reply'));
+        return;
+      }
+    }
+  });
+}
+
+/** Sends one request and resolves with the reply that echoes its id. */
+async function request(type: string, data: Record<string, unknown>, options: ClientOptions = {}, extraWaitMs = 0): Promise<Reply> {
+  const socketPath = options.socketPath ?? defaultSocketPath();
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const socket = await connect(socketPath, timeoutMs);
+  const id = `${process.pid}-${++nextId}`;
+  return new Promise<Reply>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new AppError('E_DAEMON_UNREACHABLE', `the daemon on ${socketPath} did not answer "${type}" within ${timeoutMs + extraWaitMs} ms`, { hint: 'see `mcp-secrets status` and the daemon log' }));
+    }, timeoutMs + extraWaitMs);
+    readFrames(socket, (message) => {
+      if (message.data?.id !== id) return;
+      clearTimeout(timer);
+      socket.end();
+      if (message.type === 'error') {
+        reject(new AppError('E_USAGE', `the daemon refused "${type}": ${message.data.code ?? 'error'}: ${message.data.message ?? ''}`));
+      } else resolve(message);
+    });
+    socket.once('close', () => {
+      clearTimeout(timer);
+      reject(unreachable(socketPath, new Error('connection closed before the reply')));
+    });
+    socket.write(encodeFrame({ type, data: { ...data, id } }));
+  });
+}
+
+function statusOf(reply: Reply): StatusDocument {
+  if (reply.type !== 'status' || !reply.data.status) throw new AppError('E_DAEMON_UNREACHABLE', `unexpected reply "${reply.type}" from the daemon`);
+  return reply.data.status;
+}
+
+/** The daemon's status document. */
+export async function getStatus(options?: ClientOptions): Promise<StatusDocument> {
+  return statusOf(await request('status', {}, options));
+}
+
+/** Resolves with the status once fresh, or with the current status after `timeoutMs`. */
+export async function waitFresh(options: ClientOptions & { timeoutMs?: number } = {}): Promise<StatusDocument> {
+  const wait = options.timeoutMs ?? 30_000;
+  return statusOf(await request('wait-fresh', { timeoutMs: wait }, { ...options, timeoutMs: 5_000 }, wait));
+}
+
+/** Asks the daemon to sync now (also ends a lock set by purge); resolves with the status after it. */
+export async function sync(options?: ClientOptions): Promise<StatusDocument> {
+  return statusOf(await request('sync', {}, { ...options, timeoutMs: options?.timeoutMs ?? 60_000 }));
+}
+
+/** Clears the notices (e.g. RECIPIENTS_CHANGED). */
+export async function ack(options?: ClientOptions): Promise<StatusDocument> {
+  return statusOf(await request('ack', {}, options));
+}
+
+/** Puts the daemon in `locked`: it forgets its identity and stops publishing (used by purge). */
+export async function lock(reason: string, options?: ClientOptions): Promise<StatusDocument> {
+  return statusOf(await request('lock', { reason }, options));
+}
+
+/** Round trip check; resolves with the protocol version. */
+export async function ping(options?: ClientOptions): Promise<number> {
+  const reply = await request('ping', {}, options);
+  return Number((reply.data as { protocol?: number }).protocol);
+}
+
+export interface Subscription {
+  close(): void;
+  /** Resolves when the connection ends (daemon gone, or close()). */
+  readonly closed: Promise<void>;
+}
+
+/**
+ * Calls `onStatus` with the current status, then on every change. `onError` hears a lost daemon
+ * (E_DAEMON_UNREACHABLE); the subscription then ends: subscribe again to reconnect.
+ */
+export function subscribe(onStatus: (status: StatusDocument) => void, options: ClientOptions & { onError?: (error: AppError) => void } = {}): Subscription {
+  const socketPath = options.socketPath ?? defaultSocketPath();
+  let socket: Socket | null = null;
+  let closedByUs = false;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  connect(socketPath, options.timeoutMs ?? 5_000).then(
+    (s) => {
+      socket = s;
+      if (closedByUs) {
+        s.destroy();
+        return;
+      }
+      readFrames(s, (message) => {
+        if ((message.type === 'status' || message.type === 'status-changed') && message.data.status) onStatus(message.data.status);
+      });
+      s.once('close', () => {
+        if (!closedByUs) options.onError?.(unreachable(socketPath, new Error('the daemon closed the connection')));
+        resolveClosed();
+      });
+      s.write(encodeFrame({ type: 'subscribe', data: { id: `${process.pid}-${++nextId}` } }));
+    },
+    (error: AppError) => {
+      if (!closedByUs) options.onError?.(error);
+      resolveClosed();
+    },
+  );
+  return {
+    closed,
+    close: () => {
+      closedByUs = true;
+      socket?.destroy();
+      if (!socket) resolveClosed();
+    },
+  };
+}

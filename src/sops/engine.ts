@@ -62,6 +62,12 @@ export interface UpdateRecipientsOptions {
   recipients: readonly string[];
   /** true: a new data key, every value re-encrypted (`sops rotate`); false: re-wrap the same key (`sops updatekeys`). */
   rotateDataKey?: boolean;
+  /**
+   * Changes the plain document before it is sealed again (e.g. bump MCP_SECRETS_VERSION during a
+   * rotation). Without rotateDataKey the data key is kept and every value is re-encrypted with it
+   * (fresh IVs, new MAC), as `sops edit` does; comments are not kept.
+   */
+  edit?: (document: TreeMap) => void;
   now?: Date;
   path?: string;
 }
@@ -270,6 +276,16 @@ export async function encrypt(document: TreeMap | Record<string, unknown>, opts:
  * `recipients`; values, MAC and date untouched). With `rotateDataKey`: like `sops rotate` (a new
  * data key, every value re-encrypted, MAC and date renewed). The file is fully verified first.
  */
+/** The encryption rules a file was written with, to write it again the same way. */
+function rulesOf(metadata: EncryptionRules): EncryptionRules {
+  return {
+    unencryptedSuffix: metadata.unencryptedSuffix,
+    encryptedSuffix: metadata.encryptedSuffix,
+    unencryptedRegex: metadata.unencryptedRegex,
+    encryptedRegex: metadata.encryptedRegex,
+  };
+}
+
 export async function updateRecipients(bytes: Uint8Array | string, opts: UpdateRecipientsOptions): Promise<Uint8Array> {
   if (opts.recipients.length === 0) throw new AppError('E_USAGE', 'updateRecipients needs at least one age recipient', { hint: 'pass recipients: ["age1…"]' });
   const name = displayNameOf(opts.path, opts.format);
@@ -283,15 +299,14 @@ export async function updateRecipients(bytes: Uint8Array | string, opts: UpdateR
     }
     const dataKey = randomBytes(DATA_KEY_BYTES);
     const ageKeys = await wrapDataKey(dataKey, opts.recipients);
-    const rules: EncryptionRules = {
-      unencryptedSuffix: metadata.unencryptedSuffix,
-      encryptedSuffix: metadata.encryptedSuffix,
-      unencryptedRegex: metadata.unencryptedRegex,
-      encryptedRegex: metadata.encryptedRegex,
-    };
-    return seal(opened.document, opts.format, ageKeys, dataKey, rules, metadata.macOnlyEncrypted, opts.now ?? new Date());
+    opts.edit?.(opened.document);
+    return seal(opened.document, opts.format, ageKeys, dataKey, rulesOf(metadata), metadata.macOnlyEncrypted, opts.now ?? new Date());
   }
   const ageKeys = await wrapDataKey(opened.dataKey, opts.recipients);
+  if (opts.edit) {
+    opts.edit(opened.document);
+    return seal(opened.document, opts.format, ageKeys, opened.dataKey, rulesOf(metadata), metadata.macOnlyEncrypted, opts.now ?? new Date());
+  }
   if (opts.format === 'yaml') return Buffer.from(replaceYamlAgeKeys(toText(bytes, name), ageKeys), 'utf8');
   const raw = withAgeKeys(opened.raw, ageKeys);
   return Buffer.from(storeFor(opts.format).emitEncrypted(opened.parsed.document, raw), 'utf8');

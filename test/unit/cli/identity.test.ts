@@ -23,7 +23,7 @@ function harness(options: { stdin?: string; env?: Record<string, string>; tty?: 
   const err: string[] = [];
   const deps: IdentityDeps = {
     io: {
-      stdout: (s) => out.push(s),
+      stdout: (s) => out.push(typeof s === 'string' ? s : Buffer.from(s).toString('utf8')),
       stderr: (s) => err.push(s),
       env: options.env ?? {},
       cwd: options.cwd ?? '/',

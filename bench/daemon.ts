@@ -1,0 +1,186 @@
+/**
+ * The daemon as users feel it (bench/results/daemon.json and daemon.md):
+ * - change→fresh latency: a `git checkout` flipping the bundle, until the daemon reports the new
+ *   version fresh (p50, p95 over N checkouts; includes the settle window);
+ * - IPC `status` round trip p50/p99 with 1 and 50 concurrent clients, and requests per second;
+ * - idle CPU seconds and RSS of the daemon over a quiet period;
+ * - cold `mcp-secrets status` wall time (a new process each time).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { encrypt } from '../src/sops/index.js';
+import { getStatus, subscribe } from '../src/ipc/client.js';
+import type { StatusDocument } from '../src/ipc/status.js';
+import { ROOT, machine, median, percentile, round, table, writeResults } from './util.js';
+
+const CLI = path.join(ROOT, 'dist', 'src', 'main.js');
+const GIT_ENV = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@x.invalid', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@x.invalid' };
+
+function git(repo: string, ...args: string[]): void {
+  const r = spawnSync('git', ['-C', repo, ...args], { env: { ...process.env, ...GIT_ENV } });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr.toString()}`);
+}
+
+function procStat(pid: number): { cpuSeconds: number; rssMb: number } {
+  const stat = spawnSync('cat', [`/proc/${pid}/stat`]).stdout.toString().split(') ')[1]!.split(' ');
+  const ticks = Number(stat[11]) + Number(stat[12]);
+  const rssPages = Number(stat[21]);
+  return { cpuSeconds: ticks / 100, rssMb: (rssPages * 4096) / (1024 * 1024) };
+}
+
+/** A raw client on the wire format: the cheapest way to measure the server, not the client library. */
+function rawClient(socketPath: string): Promise<{ status(): Promise<number>; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const sock = net.createConnection(socketPath);
+    let buf = '';
+    let pending: ((ms: number) => void) | null = null;
+    let t0 = 0;
+    let n = 0;
+    sock.setEncoding('utf8');
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      let i;
+      while ((i = buf.indexOf('\f')) >= 0) {
+        buf = buf.slice(i + 1);
+        const done = pending;
+        pending = null;
+        done?.(performance.now() - t0);
+      }
+    });
+    sock.once('error', reject);
+    sock.once('connect', () =>
+      resolve({
+        status: () =>
+          new Promise<number>((res) => {
+            pending = res;
+            t0 = performance.now();
+            sock.write(JSON.stringify({ type: 'status', data: { id: ++n } }) + '\f');
+          }),
+        close: () => sock.destroy(),
+      }),
+    );
+  });
+}
+
+export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: number; ipcRequests?: number; statusRuns?: number } = {}): Promise<Record<string, unknown>> {
+  const checkouts = opts.checkouts ?? 50;
+  const idleSeconds = opts.idleSeconds ?? 60;
+  const ipcRequests = opts.ipcRequests ?? 2000;
+  const statusRuns = opts.statusRuns ?? 20;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mcps-bench-daemon-'));
+  const socketPath = path.join(dir, 'd.sock');
+  let child: ReturnType<typeof spawn> | null = null;
+  try {
+    const identity = await generateIdentity();
+    const recipient = await identityToRecipient(identity);
+    const repo = path.join(dir, 'repo');
+    await mkdir(path.join(repo, 'config'), { recursive: true });
+    git(repo, 'init', '-q', '-b', 'main');
+    const bundle = path.join(repo, 'config', 'secrets.enc.yaml');
+    const doc = (v: string): Record<string, unknown> => {
+      const d: Record<string, unknown> = { MCP_SECRETS_VERSION: v };
+      for (let i = 0; i < 20; i++) d[`OPENAI_KEY_${i}`] = `sk-bench-${v}-${i}`;
+      return d;
+    };
+    await writeFile(bundle, await encrypt(doc('A'), { format: 'yaml', recipients: [recipient] }));
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'A');
+    git(repo, 'checkout', '-q', '-b', 'b');
+    await writeFile(bundle, await encrypt(doc('B'), { format: 'yaml', recipients: [recipient] }));
+    git(repo, 'commit', '-q', '-am', 'B');
+
+    const env = { PATH: process.env.PATH ?? '', HOME: dir, SOPS_AGE_KEY: identity, MCP_SECRETS_KEYCHAIN: 'none', ...GIT_ENV };
+    child = spawn(process.execPath, [CLI, 'daemon', '--repo', repo, '--home', path.join(dir, 'home'), '--socket', socketPath, '--log-level', 'warn'], { env, stdio: 'ignore' });
+    const deadline = Date.now() + 20_000;
+    let status: StatusDocument | null = null;
+    while (!status?.fresh) {
+      if (Date.now() > deadline) throw new Error('daemon did not become fresh');
+      status = await getStatus({ socketPath, timeoutMs: 1000 }).catch(() => null);
+      if (!status?.fresh) await new Promise((r) => setTimeout(r, 50));
+    }
+
+    // change → fresh
+    const latencies: number[] = [];
+    let current = status.secretsVersion;
+    for (let i = 0; i < checkouts; i++) {
+      const target = current === 'B' ? 'A' : 'B';
+      const fresh = new Promise<number>((resolve) => {
+        const sub = subscribe(
+          (s) => {
+            if (s.fresh && s.secretsVersion === target) {
+              sub.close();
+              resolve(performance.now());
+            }
+          },
+          { socketPath },
+        );
+      });
+      await new Promise((r) => setTimeout(r, 30)); // let the subscription register before the change
+      const t0 = performance.now();
+      git(repo, 'checkout', '-q', target === 'A' ? 'main' : 'b');
+      latencies.push((await fresh) - t0);
+      current = target;
+    }
+
+    // IPC round trips
+    const ipc: Record<string, unknown>[] = [];
+    for (const clients of [1, 50]) {
+      const conns = await Promise.all(Array.from({ length: clients }, () => rawClient(socketPath)));
+      const times: number[] = [];
+      const perClient = Math.ceil(ipcRequests / clients);
+      const t0 = performance.now();
+      await Promise.all(conns.map(async (c) => {
+        for (let i = 0; i < perClient; i++) times.push(await c.status());
+      }));
+      const wall = performance.now() - t0;
+      conns.forEach((c) => c.close());
+      ipc.push({ clients, requests: times.length, p50Ms: round(percentile(times, 50), 3), p99Ms: round(percentile(times, 99), 3), requestsPerSecond: Math.round(times.length / (wall / 1000)) });
+    }
+
+    // idle
+    await new Promise((r) => setTimeout(r, 2000));
+    const before = procStat(child.pid!);
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    const after = procStat(child.pid!);
+    const idleCpuPerMinute = ((after.cpuSeconds - before.cpuSeconds) / idleSeconds) * 60;
+
+    // cold status
+    const statusTimes: number[] = [];
+    for (let i = 0; i < statusRuns; i++) {
+      const t0 = performance.now();
+      const r = spawnSync(process.execPath, [CLI, 'status', '--json', '--socket', socketPath], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      statusTimes.push(performance.now() - t0);
+      if (r.status !== 0) throw new Error(`status failed: ${r.stderr.toString()}`);
+    }
+
+    const result = {
+      machine: machine(),
+      changeToFresh: { checkouts, p50Ms: round(percentile(latencies, 50), 1), p95Ms: round(percentile(latencies, 95), 1), settleMs: 75 },
+      ipc,
+      idle: { seconds: idleSeconds, cpuSecondsPerMinute: round(idleCpuPerMinute, 4), rssMb: round(after.rssMb, 1) },
+      statusCold: { runs: statusRuns, medianMs: round(median(statusTimes), 1) },
+      targets: { changeToFreshP50Ms: 120, changeToFreshP95Ms: 250, ipcP99MsAt50: 2, idleCpuSecondsPerMinute: 0.05, rssMb: 80, statusMedianMs: 150 },
+    };
+    const rows: (string | number)[][] = [
+      ['change→fresh p50 / p95 (ms, incl. 75 ms settle)', `${result.changeToFresh.p50Ms} / ${result.changeToFresh.p95Ms}`, '≤ 120 / ≤ 250'],
+      ...ipc.map((r) => [`IPC status p50 / p99 (ms), ${String(r.clients)} client(s)`, `${String(r.p50Ms)} / ${String(r.p99Ms)} (${String(r.requestsPerSecond)} req/s)`, r.clients === 50 ? 'p99 ≤ 2' : '']),
+      [`idle CPU (s per minute, over ${idleSeconds} s)`, result.idle.cpuSecondsPerMinute, '≤ 0.05'],
+      ['RSS (MB)', result.idle.rssMb, '≤ 80'],
+      ['`mcp-secrets status` cold, median (ms)', result.statusCold.medianMs, '≤ 150'],
+    ];
+    await writeResults('daemon', result, `# daemon\n\n${table(['measure', 'result', 'target'], rows)}\n\nMachine: ${JSON.stringify(result.machine)}\n`);
+    return result;
+  } finally {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * The daemon's single owner of state. Everything that changes what `status` says goes through here:
+ * triggers from the watcher, IPC requests, signals. It knows nothing of chokidar, sockets or files;
+ * it is given a `runSync` (the whole pipeline) and a cheap `probe` (hashes only, no decrypt).
+ *
+ * Rules (DESIGN.md "Daemon"): syncs never overlap and a trigger during a sync queues exactly one
+ * more; a bundle whose sha256 matches the last good sync with intact outputs needs no work; every
+ * failure keeps the last good outputs; `fresh` is true exactly when the outputs on disk are what
+ * the bundle on disk produces.
+ */
+import { AppError, isAppError } from '../errors.js';
+import type { Logger } from '../log.js';
+import {
+  PROTOCOL_VERSION,
+  type DaemonState,
+  type StatusDocument,
+  type StatusNotice,
+  type StatusLastSync,
+  type StatusOutput,
+  type StatusDaemonInfo,
+  type IdentitySource,
+} from '../ipc/status.js';
+import type { SyncSuccess } from '../sync/types.js';
+import { recipientsNotice } from './notices.js';
+
+/** What a cheap look at the disk says (no decryption). */
+export interface Probe {
+  sourceExists: boolean;
+  sourceSha256: string | null;
+  /** sha256 of each output file on disk, in the order of `outputPaths` (null when absent). */
+  outputSha256: (string | null)[];
+}
+
+export interface DaemonCoreDeps {
+  runSync(): Promise<SyncSuccess>;
+  probe(): Promise<Probe>;
+  now(): Date;
+  logger: Logger;
+  daemon: StatusDaemonInfo;
+  sourcePath: string;
+  outputs: readonly { kind: StatusOutput['kind']; path: string }[];
+  /** Called with the values of each good sync (for log redaction), and with [] when locked by purge. */
+  onSecrets(values: string[]): void;
+  /** Forget identities held in memory (purge). */
+  onLock?(): void;
+  /** Recipients last seen by an earlier run (persisted), to raise RECIPIENTS_CHANGED across restarts. */
+  knownRecipients?: readonly string[] | null;
+  onRecipientsSeen?(recipients: readonly string[]): void;
+}
+
+export type Trigger = { reasons: readonly string[]; force?: boolean };
+
+const STATE_FOR_CODE: Partial<Record<string, DaemonState>> = {
+  E_CONFLICT: 'conflict',
+  E_SOURCE_MISSING: 'missing',
+  E_NO_IDENTITY: 'locked',
+  E_IDENTITY_MISMATCH: 'locked',
+  E_KEYCHAIN: 'locked',
+};
+
+/** Reasons that move git's HEAD: the bundle bytes may be equal while its provenance changed. */
+const GIT_REASONS = new Set(['head', 'branch-ref']);
+
+export class DaemonCore {
+  private state: DaemonState = 'starting';
+  private lastSync: StatusLastSync | null = null;
+  private lastGood: SyncSuccess | null = null;
+  private sourceExists = false;
+  private sourceSha256: string | null = null;
+  private identity: { source: IdentitySource; recipients: string[] } = { source: 'none', recipients: [] };
+  private notices: StatusNotice[] = [];
+  private manualLock: { reason: string; since: string } | null = null;
+  private knownRecipients: readonly string[] | null;
+
+  private running: Promise<void> | null = null;
+  private queued: { force: boolean; waiters: (() => void)[]; reasons: Set<string> } | null = null;
+  private readonly listeners = new Set<(status: StatusDocument) => void>();
+  private syncCount = 0;
+  private inFlight = 0;
+  private maxInFlight = 0;
+
+  constructor(private readonly deps: DaemonCoreDeps) {
+    this.knownRecipients = deps.knownRecipients ?? null;
+  }
+
+  /** How many full syncs ran, and the most that ever ran at once (for tests and the benchmark; must be 1). */
+  get stats(): { syncs: number; maxConcurrent: number } {
+    return { syncs: this.syncCount, maxConcurrent: this.maxInFlight };
+  }
+
+  /**
+   * Schedules a check. Never two at once: during a run, exactly one more is queued (its reasons
+   * merged). Resolves when a run that started after this call has finished.
+   */
+  trigger(trigger: Trigger): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.running) {
+        this.queued ??= { force: false, waiters: [], reasons: new Set() };
+        this.queued.force ||= trigger.force === true;
+        for (const r of trigger.reasons) this.queued.reasons.add(r);
+        this.queued.waiters.push(resolve);
+        if (this.state === 'fresh') this.setState('stale');
+        return;
+      }
+      this.running = this.loop({ force: trigger.force === true, waiters: [resolve], reasons: new Set(trigger.reasons) });
+    });
+  }
+
+  private async loop(first: { force: boolean; waiters: (() => void)[]; reasons: Set<string> }): Promise<void> {
+    let job: typeof first | null = first;
+    try {
+      while (job) {
+        try {
+          await this.attempt(job.force, job.reasons);
+        } catch (error) {
+          // attempt() handles expected failures; anything here is a bug, but the daemon keeps serving
+          this.deps.logger.error('unexpected failure in sync loop', { error: error instanceof Error ? error.stack : String(error) });
+        }
+        for (const w of job.waiters) w();
+        job = this.queued;
+        this.queued = null;
+      }
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private async attempt(force: boolean, reasons: ReadonlySet<string>): Promise<void> {
+    if (this.manualLock !== null && !force) {
+      this.deps.logger.debug('locked by request; ignoring trigger', { reasons: [...reasons] });
+      return;
+    }
+    if (force) this.manualLock = null;
+
+    const probe = await this.deps.probe();
+    this.sourceExists = probe.sourceExists;
+    this.sourceSha256 = probe.sourceSha256;
+    if (!force && this.isIntact(probe) && ![...reasons].some((r) => GIT_REASONS.has(r))) {
+      if (this.state !== 'fresh') this.setState('fresh');
+      this.deps.logger.debug('bundle and outputs unchanged; nothing to do', { reasons: [...reasons] });
+      return;
+    }
+
+    this.setState('syncing');
+    const started = this.deps.now();
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      const result = await this.deps.runSync();
+      this.syncCount++;
+      this.lastGood = result;
+      this.sourceExists = true;
+      this.sourceSha256 = result.sourceSha256;
+      this.identity = result.identity;
+      this.deps.onSecrets(result.secretValues);
+      this.noteRecipients(result.bundleRecipients);
+      this.lastSync = {
+        at: this.deps.now().toISOString(),
+        ok: true,
+        durationMs: round(result.durationMs),
+        sourceSha256: result.sourceSha256,
+        error: null,
+      };
+      this.deps.logger.info('synced', {
+        entries: result.entries,
+        secretsVersion: result.secretsVersion,
+        written: result.written,
+        unchanged: result.unchanged,
+        durationMs: round(result.durationMs),
+        reasons: [...reasons],
+      });
+      for (const w of result.warnings) this.deps.logger.warn(w);
+      this.setState('fresh');
+    } catch (error) {
+      this.syncCount++;
+      const appError = isAppError(error) ? error : new AppError('E_WRITE', 'sync failed unexpectedly (a bug): see the daemon log');
+      if (!isAppError(error)) this.deps.logger.error('unexpected sync failure', { error: error instanceof Error ? error.stack : String(error) });
+      if (appError.code === 'E_SOURCE_MISSING') this.sourceExists = false;
+      if (STATE_FOR_CODE[appError.code] === 'locked') this.identity = { source: 'none', recipients: this.identity.recipients };
+      this.lastSync = {
+        at: this.deps.now().toISOString(),
+        ok: false,
+        durationMs: round(this.deps.now().getTime() - started.getTime()),
+        sourceSha256: this.sourceSha256,
+        error: { code: appError.code, message: appError.hint ? `${appError.message} (${appError.hint})` : appError.message },
+      };
+      this.deps.logger.warn('sync failed; keeping the last good outputs', { code: appError.code, message: appError.message });
+      this.setState(STATE_FOR_CODE[appError.code] ?? 'error');
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private isIntact(probe: Probe): boolean {
+    const good = this.lastGood;
+    if (!good || !probe.sourceExists || probe.sourceSha256 !== good.sourceSha256) return false;
+    return good.outputs.every((o, i) => probe.outputSha256[i] === o.sha256);
+  }
+
+  private noteRecipients(current: readonly string[]): void {
+    const notice = recipientsNotice(this.knownRecipients, current, this.deps.now());
+    if (notice) {
+      this.notices = [...this.notices.filter((n) => n.code !== notice.code), notice];
+      this.deps.logger.warn('the bundle recipients changed: review and run `mcp-secrets status --ack`', { code: notice.code });
+    }
+    this.knownRecipients = [...current];
+    this.deps.onRecipientsSeen?.(current);
+  }
+
+  /** `sync` over IPC or SIGHUP: a full sync now (also clears a lock set by purge). */
+  async requestSync(): Promise<StatusDocument> {
+    await this.trigger({ reasons: ['request'], force: true });
+    return this.status();
+  }
+
+  /** Resolves with the status once fresh, or with the current status at the timeout. */
+  waitFresh(timeoutMs: number): Promise<StatusDocument> {
+    if (this.state === 'fresh') return Promise.resolve(this.status());
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        unsubscribe();
+        resolve(this.status());
+      }, timeoutMs);
+      const unsubscribe = this.onStatusChange((s) => {
+        if (s.state === 'fresh') {
+          clearTimeout(timer);
+          unsubscribe();
+          resolve(s);
+        }
+      });
+    });
+  }
+
+  acknowledge(): StatusDocument {
+    if (this.notices.length > 0) {
+      this.notices = [];
+      this.emit();
+    }
+    return this.status();
+  }
+
+  /** Purge: stop publishing until a person asks for a sync, forget the identity held in memory. */
+  lock(reason: string): StatusDocument {
+    this.manualLock = { reason, since: this.deps.now().toISOString() };
+    this.identity = { source: 'none', recipients: [] };
+    this.deps.onSecrets([]);
+    this.deps.onLock?.();
+    this.lastGood = null;
+    this.setState('locked');
+    return this.status();
+  }
+
+  onStatusChange(listener: (status: StatusDocument) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private setState(state: DaemonState): void {
+    this.state = state;
+    this.emit();
+  }
+
+  private emit(): void {
+    const status = this.status();
+    for (const l of [...this.listeners]) {
+      try {
+        l(status);
+      } catch (error) {
+        this.deps.logger.warn('status listener failed', { error: String(error) });
+      }
+    }
+  }
+
+  status(): StatusDocument {
+    const good = this.lastGood;
+    const outputs: StatusOutput[] = this.deps.outputs.map((o) => ({
+      kind: o.kind,
+      path: o.path,
+      sha256: good?.outputs.find((g) => g.kind === o.kind)?.sha256 ?? null,
+    }));
+    const notices = this.manualLock
+      ? [...this.notices, { code: 'LOCKED', message: `locked on request (${this.manualLock.reason}); run \`mcp-secrets identity import\` then \`mcp-secrets sync --daemon\` (or restart the daemon) to resume`, since: this.manualLock.since }]
+      : this.notices;
+    return {
+      protocol: PROTOCOL_VERSION,
+      state: this.state,
+      fresh: this.state === 'fresh',
+      secretsVersion: good?.secretsVersion ?? null,
+      source: {
+        path: this.deps.sourcePath,
+        exists: this.sourceExists,
+        sha256: this.sourceSha256,
+        commit: good?.commit ?? null,
+        dirty: good?.dirty ?? null,
+      },
+      lastSync: this.lastSync,
+      outputs,
+      entries: good?.entries ?? 0,
+      identity: { source: this.identity.source, recipients: [...this.identity.recipients] },
+      notices: notices.map((n) => ({ ...n })),
+      daemon: { ...this.deps.daemon },
+    };
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,160 @@
+/**
+ * Wires the daemon together: logger → single-instance IPC socket → home checks → watcher → first
+ * sync. The core (`core.ts`) owns state; this file owns lifetimes (start order, signals, shutdown).
+ *
+ * Order matters: the socket is claimed first, so a second daemon exits with E_ALREADY_RUNNING
+ * before it touches any output.
+ */
+import { createHash } from 'node:crypto';
+import { lstat, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isAppError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { createLogger, Redactor, type RootLogger } from '../log.js';
+import type { CommonOptions } from '../config/options.js';
+import { planFor, runPipeline, OUTPUT_FILES, type IdentityLookup, type SyncPlan } from '../sync/pipeline.js';
+import { ensureHome, removeStaleTemps } from '../publish/publisher.js';
+import { startIpcServer, type IpcServer } from '../ipc/server.js';
+import { watchSource, type SourceWatcher } from '../watch/watcher.js';
+import { DaemonCore, type Probe } from './core.js';
+
+export interface DaemonOptions {
+  common: CommonOptions;
+  repo: string;
+  /** Settle window for the watcher (ms). */
+  settleMs?: number;
+  /** Resolves identities; called again after a failure that might be fixed by an import. */
+  identities: () => Promise<IdentityLookup>;
+  env: Readonly<Record<string, string | undefined>>;
+  stderr?: NodeJS.WritableStream;
+}
+
+export interface RunningDaemon {
+  core: DaemonCore;
+  logger: RootLogger;
+  /** Resolves when the daemon has stopped (signal or stop()). */
+  stopped: Promise<void>;
+  stop(reason: string): Promise<void>;
+  reload(): Promise<void>;
+}
+
+async function fileSha256(file: string): Promise<string | null> {
+  try {
+    // a symlink planted at an output does not count as our output: the next sync replaces it
+    if ((await lstat(file)).isSymbolicLink()) return null;
+    return createHash('sha256').update(await readFile(file)).digest('hex');
+  } catch {
+    return null;
+  }
+}
+
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  const { common, repo } = options;
+  const redactor = new Redactor();
+  const logger = createLogger({
+    level: common.logLevel,
+    redactor,
+    logDir: path.join(common.home, 'logs'),
+    stderrStream: options.stderr,
+  });
+  const log = logger.child('daemon');
+  const plan: SyncPlan = planFor(repo, common.source, common.home, common.engine);
+  const outputs = [
+    { kind: 'env' as const, path: path.join(common.home, OUTPUT_FILES.env) },
+    { kind: 'console' as const, path: path.join(common.home, OUTPUT_FILES.console) },
+  ];
+
+  // Identities live in memory only, resolved lazily and forgotten after any failure an import could fix.
+  let identities: IdentityLookup | null = null;
+  const forgetIdentities = (): void => {
+    identities = null;
+  };
+
+  const core = new DaemonCore({
+    runSync: async () => {
+      try {
+        return await runPipeline(plan, { identities: async () => (identities ??= await options.identities()), env: options.env });
+      } catch (error) {
+        if (isAppError(error) && ['E_NO_IDENTITY', 'E_IDENTITY_MISMATCH', 'E_KEYCHAIN'].includes(error.code)) forgetIdentities();
+        throw error;
+      }
+    },
+    probe: async (): Promise<Probe> => {
+      const sourceSha256 = await fileSha256(plan.sourceAbs);
+      return { sourceExists: sourceSha256 !== null, sourceSha256, outputSha256: await Promise.all(outputs.map((o) => fileSha256(o.path))) };
+    },
+    now: () => new Date(),
+    logger: logger.child('sync'),
+    daemon: { pid: process.pid, version: VERSION, startedAt: new Date().toISOString(), socket: common.socket },
+    sourcePath: plan.sourceAbs,
+    outputs,
+    onSecrets: (values) => redactor.setSecrets(values),
+    onLock: forgetIdentities,
+  });
+
+  let server: IpcServer | null = null;
+  let watcher: SourceWatcher | null = null;
+  try {
+    server = await startIpcServer({
+      socketPath: common.socket,
+      logger: logger.child('ipc'),
+      port: {
+        getStatus: () => core.status(),
+        requestSync: () => {
+          forgetIdentities();
+          return core.requestSync();
+        },
+        waitFresh: (ms) => core.waitFresh(ms),
+        acknowledge: () => core.acknowledge(),
+        lock: (reason) => core.lock(reason),
+        onStatusChange: (listener) => core.onStatusChange(listener),
+      },
+    });
+    const home = await ensureHome(common.home);
+    for (const w of home.warnings) log.warn(w);
+    const removed = await removeStaleTemps(common.home);
+    if (removed.length > 0) log.info('removed temp files left by an earlier crash', { count: removed.length });
+
+    watcher = await watchSource({
+      workTree: repo,
+      sourcePath: plan.sourceAbs,
+      outputPaths: outputs.map((o) => o.path),
+      extraPaths: [path.join(repo, '.sops.yaml')],
+      settleMs: options.settleMs,
+      logger: logger.child('watch'),
+      onChange: (event) => void core.trigger({ reasons: [...event.reasons] }),
+    });
+  } catch (error) {
+    await watcher?.close();
+    await server?.close();
+    await logger.close();
+    throw error;
+  }
+
+  log.info('daemon started', { pid: process.pid, version: VERSION, repo, source: plan.sourceRel, home: common.home, socket: common.socket });
+  void core.trigger({ reasons: ['startup'], force: true });
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | null = null;
+  const stop = (reason: string): Promise<void> =>
+    (stopping ??= (async () => {
+      log.info('stopping', { reason });
+      await watcher?.close();
+      await server?.close();
+      await logger.close();
+      resolveStopped();
+    })());
+
+  return {
+    core,
+    logger,
+    stopped,
+    stop,
+    reload: async () => {
+      log.info('reload requested: re-reading identities and syncing');
+      forgetIdentities();
+      await core.requestSync();
+    },
+  };
+}

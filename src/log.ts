@@ -1,0 +1,153 @@
+/**
+ * Logging (DESIGN.md "Logging"): winston, JSON lines to `<home>/logs/daemon.log` (size-rotated,
+ * 0600 in a 0700 directory) and readable lines to stderr (journald and launchd keep them).
+ *
+ * Every line passes the redaction format first: it masks the current secret values (the daemon
+ * updates the set after each decrypt) and anything shaped like an age secret key, in the message
+ * and in every metadata field. Log names, counts, codes and durations; never values.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import winston from 'winston';
+import type { LogLevel } from './config/options.js';
+
+export interface Logger {
+  error(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+  info(message: string, meta?: Record<string, unknown>): void;
+  debug(message: string, meta?: Record<string, unknown>): void;
+  /** A logger whose lines carry `component` (shown as "(watch)", "(publish)", …). */
+  child(component: string): Logger;
+}
+
+const AGE_KEY = /AGE-SECRET-KEY-(?:PQ-)?1[0-9A-Za-z]+/g;
+const MASK = '[redacted]';
+/** Values shorter than this are not masked: masking "1" or "true" everywhere would destroy the log, and such values are not secrets. */
+const MIN_SECRET_LENGTH = 6;
+
+/** Masks known secret values and age keys. Longest values first, so a value containing another is masked whole. */
+export class Redactor {
+  private values: string[] = [];
+
+  /** Replaces the set of values to mask (called after each successful decrypt). */
+  setSecrets(values: Iterable<string>): void {
+    const unique = new Set<string>();
+    for (const v of values) {
+      for (const line of [v, ...v.split(/\r?\n/)]) if (line.trim().length >= MIN_SECRET_LENGTH) unique.add(line);
+    }
+    this.values = [...unique].sort((a, b) => b.length - a.length);
+  }
+
+  redact(text: string): string {
+    let out = text.replace(AGE_KEY, 'AGE-SECRET-KEY-1' + MASK);
+    for (const v of this.values) if (out.includes(v)) out = out.split(v).join(MASK);
+    return out;
+  }
+
+  redactDeep(value: unknown, depth = 0): unknown {
+    if (typeof value === 'string') return this.redact(value);
+    if (depth > 6 || value === null || typeof value !== 'object') return value;
+    if (value instanceof Error) return this.redact(value.message);
+    if (Array.isArray(value)) return value.map((v) => this.redactDeep(v, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = this.redactDeep(v, depth + 1);
+    return out;
+  }
+}
+
+export interface LoggerOptions {
+  level: LogLevel;
+  redactor: Redactor;
+  /** JSON lines go to `<logDir>/daemon.log`; omit for stderr only (one-shot commands). */
+  logDir?: string;
+  /** Readable lines on stderr (default true). */
+  stderr?: boolean;
+  maxFileBytes?: number;
+  maxFiles?: number;
+  /** For tests: where readable lines go instead of process.stderr. */
+  stderrStream?: NodeJS.WritableStream;
+}
+
+const LEVEL_KEYS = new Set(['level', 'message', 'timestamp', 'component']);
+
+export interface RootLogger extends Logger {
+  /** Flushes and closes every transport (on shutdown, so the last lines reach the file). */
+  close(): Promise<void>;
+}
+
+export function createLogger(options: LoggerOptions): RootLogger {
+  const { redactor } = options;
+  const redact = winston.format((info) => {
+    info.message = redactor.redact(String(info.message));
+    for (const key of Object.keys(info)) {
+      if (key !== 'level' && key !== 'message') info[key] = redactor.redactDeep(info[key]);
+    }
+    return info;
+  });
+  const transports: winston.transport[] = [];
+  if (options.stderr !== false) {
+    const readable = winston.format.printf((info) => {
+      const component = info.component ? `(${String(info.component)}) ` : '';
+      const meta = Object.entries(info)
+        .filter(([k]) => !LEVEL_KEYS.has(k) && typeof k === 'string')
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(' ');
+      return `${String(info.timestamp)} ${info.level} ${component}${String(info.message)}${meta ? ' ' + meta : ''}`;
+    });
+    transports.push(
+      options.stderrStream
+        ? new winston.transports.Stream({ stream: options.stderrStream, format: readable })
+        : new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'], format: readable }),
+    );
+  }
+  if (options.logDir) {
+    fs.mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(options.logDir, 0o700);
+    transports.push(
+      new winston.transports.File({
+        filename: path.join(options.logDir, 'daemon.log'),
+        maxsize: options.maxFileBytes ?? 5 * 1024 * 1024,
+        maxFiles: options.maxFiles ?? 3,
+        tailable: true,
+        // mode applies when winston creates the file; the directory is 0700 either way
+        options: { flags: 'a', mode: 0o600 },
+        format: winston.format.json(),
+      }),
+    );
+  }
+  const base = winston.createLogger({
+    level: options.level,
+    format: winston.format.combine(redact(), winston.format.timestamp()),
+    transports,
+    exitOnError: false,
+  });
+  return {
+    ...wrap(base),
+    close: () =>
+      new Promise<void>((resolve) => {
+        base.on('finish', () => resolve());
+        base.end();
+        // a transport that never finishes must not hold the process
+        setTimeout(resolve, 500).unref();
+      }),
+  };
+}
+
+function wrap(w: winston.Logger): Logger {
+  return {
+    error: (m, meta) => void w.error(m, meta ?? {}),
+    warn: (m, meta) => void w.warn(m, meta ?? {}),
+    info: (m, meta) => void w.info(m, meta ?? {}),
+    debug: (m, meta) => void w.debug(m, meta ?? {}),
+    child: (component) => wrap(w.child({ component })),
+  };
+}
+
+/** A logger that drops everything: the default for library code and unit tests. */
+export const silentLogger: Logger = {
+  error: () => {},
+  warn: () => {},
+  info: () => {},
+  debug: () => {},
+  child: () => silentLogger,
+};

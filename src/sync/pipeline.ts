@@ -1,0 +1,184 @@
+/**
+ * One sync, start to end: read the bundle → refuse conflicts → decrypt (strict: GCM + MAC) →
+ * entries → render both outputs → publish them atomically. Used by `mcp-secrets sync` and by the
+ * daemon. Any failure throws an AppError before the publisher runs or inside it; either way the
+ * outputs on disk stay the last good ones.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { AppError, isAppError } from '../errors.js';
+import type { EngineName } from '../config/options.js';
+import { formatFromPath, inspect, decrypt as nativeDecrypt, type SopsMetadataSummary } from '../sops/index.js';
+import { chooseEngine } from '../engine/select.js';
+import { createNativeEngine } from '../engine/native.js';
+import { createSopsCliEngine } from '../engine/sops-cli.js';
+import { conflictState, provenance } from '../git/index.js';
+import { toEntries, secretsVersionOf } from '../render/entries.js';
+import { renderEnv } from '../render/env.js';
+import { renderConsole } from '../render/console.js';
+import { publish } from '../publish/publisher.js';
+import type { IdentitySource } from '../ipc/status.js';
+import type { SyncSuccess } from './types.js';
+
+/** Bundles larger than this are refused before parsing: a secrets bundle is kilobytes. */
+const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
+
+export const OUTPUT_FILES = { env: '.env', console: 'console-secrets.json' } as const;
+
+export interface SyncPlan {
+  repo: string;
+  /** Bundle path as the user sees it: relative to the repo when inside it. */
+  sourceRel: string;
+  sourceAbs: string;
+  home: string;
+  engine: EngineName;
+}
+
+export interface ResolvedIdentity {
+  line: string;
+  recipient: string;
+  source: Exclude<IdentitySource, 'none'>;
+}
+
+export interface IdentityLookup {
+  identities: ResolvedIdentity[];
+  /** Every place tried and what happened there, for the error when nothing opens the bundle. */
+  attempts: { source: string; outcome: string }[];
+}
+
+export interface PipelineDeps {
+  identities(): Promise<IdentityLookup>;
+  /** Where the sops binary is, for the `sops` engine (default: `sops` on PATH). */
+  sopsBinary?: string;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export function planFor(repo: string, source: string, home: string, engine: EngineName): SyncPlan {
+  const sourceAbs = path.resolve(repo, source);
+  const rel = path.relative(repo, sourceAbs);
+  return { repo, sourceAbs, sourceRel: rel.startsWith('..') ? sourceAbs : rel, home, engine };
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export async function readBundle(plan: SyncPlan): Promise<Buffer> {
+  try {
+    const bytes = await readFile(plan.sourceAbs);
+    if (bytes.length > MAX_BUNDLE_BYTES) {
+      throw new AppError('E_PARSE', `${plan.sourceRel}: the bundle is ${bytes.length} bytes, larger than ${MAX_BUNDLE_BYTES}`, {
+        hint: 'check --source points at the SOPS bundle',
+      });
+    }
+    return bytes;
+  } catch (error) {
+    if (isAppError(error)) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new AppError('E_SOURCE_MISSING', `bundle not found: ${plan.sourceAbs}`, {
+        hint: 'check --repo and --source, or check out the branch that has the bundle',
+        cause: error,
+      });
+    }
+    throw new AppError('E_SOURCE_MISSING', `cannot read the bundle ${plan.sourceAbs} (${code ?? 'error'})`, {
+      hint: 'check the file permissions',
+      cause: error,
+    });
+  }
+}
+
+export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<SyncSuccess> {
+  const started = performance.now();
+  const bytes = await readBundle(plan);
+  const sourceSha256 = sha256Hex(bytes);
+
+  const conflict = await conflictState(plan.repo, plan.sourceRel, bytes);
+  if (conflict.conflicted) {
+    throw new AppError('E_CONFLICT', `${plan.sourceRel} is in a merge conflict (${conflict.reason === 'unmerged' ? 'unmerged in the git index' : 'conflict markers in the file'})`, {
+      hint: 'resolve it (e.g. `git checkout --theirs` or re-edit with sops), then commit; the outputs keep their last good values meanwhile',
+    });
+  }
+
+  const format = formatFromPath(plan.sourceAbs);
+  const metadata = inspect(bytes, { format, path: plan.sourceRel });
+  const [lookup, origin] = await Promise.all([deps.identities(), provenance(plan.repo, plan.sourceRel)]);
+  if (lookup.identities.length === 0) throw noIdentityError(plan, metadata, lookup);
+
+  const engine = await chooseEngine(plan.engine, metadata, {
+    native: createNativeEngine(nativeDecrypt),
+    sops: () => createSopsCliEngine({ binary: deps.sopsBinary, env: deps.env }),
+  });
+  let document;
+  try {
+    document = await engine.decrypt({ bytes, path: plan.sourceAbs, format, identities: lookup.identities.map((i) => i.line) });
+  } catch (error) {
+    if (isAppError(error) && error.code === 'E_NO_IDENTITY' && metadata.ageRecipients.length > 0) throw mismatchError(plan, metadata, lookup);
+    throw error;
+  }
+
+  const entries = toEntries(document, { sourcePath: plan.sourceRel });
+  const source = { path: plan.sourceRel, sha256: sourceSha256 };
+  const envBytes = renderEnv(entries, source);
+  const consoleBytes = renderConsole(entries, { ...source, commit: origin.commit });
+  const published = await publish(plan.home, [
+    { name: OUTPUT_FILES.env, bytes: envBytes },
+    { name: OUTPUT_FILES.console, bytes: consoleBytes },
+  ]);
+
+  const opener = lookup.identities.find((i) => metadata.ageRecipients.includes(i.recipient)) ?? lookup.identities[0];
+  const outputs = published.outputs.map((o) => ({
+    kind: o.name === OUTPUT_FILES.env ? ('env' as const) : ('console' as const),
+    path: o.path,
+    sha256: o.sha256,
+  }));
+  return {
+    sourcePath: plan.sourceAbs,
+    sourceSha256,
+    commit: origin.commit,
+    dirty: origin.dirty,
+    entries: entries.length,
+    secretsVersion: secretsVersionOf(entries),
+    outputs,
+    written: published.written,
+    unchanged: published.unchanged,
+    warnings: published.warnings,
+    identity: {
+      source: opener?.source ?? 'none',
+      recipients: lookup.identities.filter((i) => metadata.ageRecipients.includes(i.recipient)).map((i) => i.recipient),
+    },
+    bundleRecipients: metadata.ageRecipients,
+    durationMs: performance.now() - started,
+    // the version is public (it is in the status document); everything else is masked in logs
+    secretValues: entries.filter((e) => e.name !== 'MCP_SECRETS_VERSION').map((e) => e.value),
+  };
+}
+
+function attemptsText(lookup: IdentityLookup): string {
+  return lookup.attempts.map((a) => `${a.source}: ${a.outcome}`).join('; ');
+}
+
+function noIdentityError(plan: SyncPlan, metadata: SopsMetadataSummary, lookup: IdentityLookup): AppError {
+  return new AppError(
+    'E_NO_IDENTITY',
+    `no age identity found to open ${plan.sourceRel} (tried ${attemptsText(lookup)}); the bundle is encrypted to ${metadata.ageRecipients.join(', ') || 'no age recipient'}`,
+    {
+      hint: "import the team key once: `op read 'op://MCP/SOPS Age key/private' | mcp-secrets identity import` (or set SOPS_AGE_KEY)",
+      details: { attempts: lookup.attempts, bundleRecipients: metadata.ageRecipients },
+    },
+  );
+}
+
+function mismatchError(plan: SyncPlan, metadata: SopsMetadataSummary, lookup: IdentityLookup): AppError {
+  const tried = lookup.identities.map((i) => `${i.recipient} (${i.source})`);
+  return new AppError(
+    'E_IDENTITY_MISMATCH',
+    `none of your age identities opens ${plan.sourceRel}: it is encrypted to ${metadata.ageRecipients.join(', ')}; you have ${tried.join(', ')}`,
+    {
+      hint: 'the key was probably rotated: import the new one with `mcp-secrets identity import` (from the team vault)',
+      details: { bundleRecipients: metadata.ageRecipients, triedRecipients: lookup.identities.map((i) => i.recipient), attempts: lookup.attempts },
+    },
+  );
+}

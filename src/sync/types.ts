@@ -1,0 +1,26 @@
+/** What one sync produces, shared by the one-shot `sync` command and the daemon. */
+import type { IdentitySource, StatusOutput } from '../ipc/status.js';
+
+export interface SyncSuccess {
+  /** Absolute path of the bundle. */
+  sourcePath: string;
+  sourceSha256: string;
+  commit: string | null;
+  dirty: boolean | null;
+  entries: number;
+  secretsVersion: string | null;
+  outputs: Required<StatusOutput>[];
+  /** Output names rewritten by this sync, and those left alone because they were byte-equal. */
+  written: string[];
+  unchanged: string[];
+  warnings: string[];
+  identity: { source: IdentitySource; recipients: string[] };
+  /** The age recipients the bundle is encrypted to (public keys). */
+  bundleRecipients: string[];
+  durationMs: number;
+  /**
+   * The decrypted values, kept only in memory so the log redactor can mask them.
+   * Never serialised: the daemon strips it before anything leaves the process.
+   */
+  secretValues: string[];
+}

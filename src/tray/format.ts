@@ -1,0 +1,57 @@
+/**
+ * One status line for a status bar, from a status document (or from "no daemon"). Pure.
+ * Formats: text (tmux, plain bars), json, waybar (its custom-module JSON), xbar (xbar/SwiftBar).
+ */
+import type { DaemonState, StatusDocument } from '../ipc/status.js';
+
+export const TRAY_FORMATS = ['text', 'json', 'waybar', 'xbar'] as const;
+export type TrayFormat = (typeof TRAY_FORMATS)[number];
+
+/** `down` is not a daemon state: it is what the bar shows when no daemon answers. */
+export type TrayState = DaemonState | 'down';
+
+const SYMBOL: Record<TrayState, string> = {
+  fresh: '●',
+  starting: '◐',
+  syncing: '◐',
+  stale: '◐',
+  error: '✖',
+  conflict: '✖',
+  locked: '✖',
+  missing: '✖',
+  down: '○',
+};
+
+function summary(status: StatusDocument | null): { state: TrayState; headline: string; details: string[] } {
+  if (!status) return { state: 'down', headline: 'down', details: ['no daemon answers: start it with `mcp-secrets service install`'] };
+  const details = [
+    `state: ${status.state}${status.fresh ? ' (outputs match the bundle)' : ''}`,
+    `secrets version: ${status.secretsVersion ?? 'none'}`,
+    `entries: ${status.entries}`,
+    status.lastSync ? `last sync: ${status.lastSync.at}${status.lastSync.ok ? '' : ` failed: ${status.lastSync.error?.code ?? ''}`}` : 'last sync: none yet',
+    ...(status.lastSync?.error ? [status.lastSync.error.message] : []),
+    ...status.notices.map((n) => `notice ${n.code}: ${n.message}`),
+  ];
+  const version = status.secretsVersion ? ` ${status.secretsVersion}` : '';
+  const notice = status.notices.length > 0 ? ' !' : '';
+  return { state: status.state, headline: `${status.state}${version}${notice}`, details };
+}
+
+/** The line to print (no trailing newline; xbar's output has several lines). */
+export function formatTray(status: StatusDocument | null, format: TrayFormat): string {
+  const { state, headline, details } = summary(status);
+  const symbol = SYMBOL[state];
+  switch (format) {
+    case 'text':
+      return `mcp-secrets ${symbol} ${headline}`;
+    case 'json':
+      return JSON.stringify({ state, fresh: status?.fresh ?? false, secretsVersion: status?.secretsVersion ?? null, notices: status?.notices.length ?? 0, text: `${symbol} ${headline}` });
+    case 'waybar':
+      return JSON.stringify({ text: `${symbol} ${headline}`, tooltip: details.join('\n'), class: state, alt: state });
+    case 'xbar': {
+      const color = state === 'fresh' ? '' : state === 'down' || SYMBOL[state] === '✖' ? ' | color=red' : ' | color=orange';
+      // xbar reads "|" as the start of parameters: keep it out of the text lines
+      return [`${symbol} mcp-secrets${color}`, '---', ...details.map((d) => d.replace(/\|/g, '/'))].join('\n');
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * End-to-end helpers: temp dirs that clean up, an isolated environment (own HOME, no ambient
+ * SOPS_AGE_KEY, keychain off unless asked), real git repos, and the built CLI run as a child.
+ */
+import { mkdtemp, rm, realpath } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import type { ExecutionContext } from 'ava';
+
+/** The repo root (the folder with package.json), found from this compiled file's location. */
+export function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('package.json not found above the tests');
+    dir = up;
+  }
+  return dir;
+}
+
+export const CLI = path.join(repoRoot(), 'dist', 'src', 'main.js');
+
+export async function tempDir(t: ExecutionContext, prefix = 'mcps-'): Promise<string> {
+  const dir = await realpath(await mkdtemp(path.join(os.tmpdir(), prefix)));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export const GIT_ENV = {
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_AUTHOR_NAME: 'Test',
+  GIT_AUTHOR_EMAIL: 'test@example.invalid',
+  GIT_COMMITTER_NAME: 'Test',
+  GIT_COMMITTER_EMAIL: 'test@example.invalid',
+};
+
+/**
+ * An environment for a child CLI: its own HOME and XDG dirs under `dir`, no identity from the
+ * caller's environment, the keychain off unless `keychain: true` (then the ambient D-Bus session is kept).
+ */
+export function isolatedEnv(dir: string, extra: Record<string, string | undefined> = {}, opts: { keychain?: boolean } = {}): Record<string, string> {
+  const env: Record<string, string | undefined> = {
+    PATH: process.env.PATH,
+    LANG: 'C.UTF-8',
+    HOME: path.join(dir, 'userhome'),
+    XDG_CONFIG_HOME: path.join(dir, 'userhome', '.config'),
+    TMPDIR: process.env.TMPDIR,
+    CI: process.env.CI,
+    ...GIT_ENV,
+    MCP_SECRETS_KEYCHAIN: opts.keychain ? undefined : 'none',
+    DBUS_SESSION_BUS_ADDRESS: opts.keychain ? process.env.DBUS_SESSION_BUS_ADDRESS : undefined,
+    XDG_RUNTIME_DIR: undefined,
+    ...extra,
+  };
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runCli(args: string[], opts: { env: Record<string, string>; cwd?: string; input?: string }): Promise<CliResult> {
+  const r = await execa(process.execPath, [CLI, ...args], {
+    env: opts.env,
+    extendEnv: false,
+    cwd: opts.cwd,
+    input: opts.input,
+    reject: false,
+    timeout: 60_000,
+  });
+  return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export async function git(repo: string, args: string[]): Promise<string> {
+  const r = await execa('git', ['-C', repo, ...args], { env: { ...process.env, ...GIT_ENV } });
+  return r.stdout;
+}
+
+export async function initRepo(dir: string): Promise<string> {
+  await execa('git', ['init', '-q', '-b', 'main', dir], { env: { ...process.env, ...GIT_ENV } });
+  return dir;
+}
+
+/** Polls `check` until it returns a value (not undefined) or the timeout passes. For waiting on real events, never bare sleeps. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

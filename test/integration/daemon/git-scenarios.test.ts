@@ -1,0 +1,191 @@
+import test from 'ava';
+import { readFile, rm, stat, writeFile, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { daemonFixture, sampleBundle } from '../../helpers/daemon.js';
+import { CLI, git, GIT_ENV } from '../../helpers/e2e.js';
+
+const isFresh = (version: string) => (s: { state: string; secretsVersion: string | null }) => s.state === 'fresh' && s.secretsVersion === version;
+
+test('a commit of a new bundle is synced, then a checkout of another branch brings its bundle', async (t) => {
+  const d = await daemonFixture(t);
+  await d.commitBundle(sampleBundle('v1'), 'v1');
+  await d.start();
+  await d.waitFor(isFresh('v1'), 'v1 fresh');
+  t.true((await d.readEnv()).includes('OPENAI_API_KEY=sk-test-openai-v1-value'));
+  t.is((await stat(path.join(d.home, '.env'))).mode & 0o777, 0o600);
+
+  await d.commitBundle(sampleBundle('v2'), 'v2');
+  const v2 = await d.waitFor(isFresh('v2'), 'v2 fresh after commit');
+  t.is(v2.source.commit, await git(d.repo, ['rev-parse', 'HEAD']));
+  t.false(v2.source.dirty);
+
+  await git(d.repo, ['checkout', '-q', '-b', 'feature']);
+  await d.commitBundle(sampleBundle('v3-feature'), 'feature bundle');
+  await d.waitFor(isFresh('v3-feature'), 'feature bundle');
+  await git(d.repo, ['checkout', '-q', 'main']);
+  await d.waitFor(isFresh('v2'), 'back on main');
+  t.true((await d.readEnv()).includes('MCP_SECRETS_VERSION=v2'));
+});
+
+test('a pull from a second clone is synced', async (t) => {
+  const d = await daemonFixture(t);
+  await d.commitBundle(sampleBundle('v1'), 'v1');
+  const upstream = path.join(d.dir, 'upstream.git');
+  await execa('git', ['clone', '-q', '--bare', d.repo, upstream], { env: { ...process.env, ...GIT_ENV } });
+  await git(d.repo, ['remote', 'add', 'origin', upstream]);
+  await git(d.repo, ['fetch', '-q', 'origin']);
+  await git(d.repo, ['branch', '-q', '--set-upstream-to=origin/main', 'main']);
+  const other = path.join(d.dir, 'other');
+  await execa('git', ['clone', '-q', upstream, other], { env: { ...process.env, ...GIT_ENV } });
+  await d.start();
+  await d.waitFor(isFresh('v1'), 'v1');
+
+  const { encrypt } = await import('../../../src/sops/index.js');
+  await writeFile(path.join(other, 'config', 'secrets.enc.yaml'), await encrypt(sampleBundle('v2-pulled'), { format: 'yaml', recipients: [d.recipient] }));
+  await git(other, ['commit', '-q', '-am', 'from the other clone']);
+  await git(other, ['push', '-q', 'origin', 'main']);
+  await git(d.repo, ['pull', '-q', '--ff-only']);
+  await d.waitFor(isFresh('v2-pulled'), 'pulled bundle');
+  t.pass();
+});
+
+test('a conflicting merge gives state conflict and keeps the outputs, resolving it returns to fresh', async (t) => {
+  const d = await daemonFixture(t);
+  await d.commitBundle(sampleBundle('base'), 'base');
+  await git(d.repo, ['checkout', '-q', '-b', 'other']);
+  await d.commitBundle(sampleBundle('theirs'), 'theirs');
+  await git(d.repo, ['checkout', '-q', 'main']);
+  await d.commitBundle(sampleBundle('ours'), 'ours');
+  await d.start();
+  await d.waitFor(isFresh('ours'), 'ours');
+  const envBefore = await d.readEnv();
+
+  await execa('git', ['-C', d.repo, 'merge', '-q', 'other'], { env: { ...process.env, ...GIT_ENV }, reject: false });
+  const conflicted = await d.waitFor((s) => s.state === 'conflict', 'conflict state');
+  t.false(conflicted.fresh);
+  t.is(await d.readEnv(), envBefore, 'outputs kept');
+
+  await git(d.repo, ['checkout', '--theirs', 'config/secrets.enc.yaml']);
+  await git(d.repo, ['add', 'config/secrets.enc.yaml']);
+  await git(d.repo, ['commit', '-q', '--no-edit']);
+  await d.waitFor(isFresh('theirs'), 'resolved merge');
+  t.pass();
+});
+
+test('stash, stash pop and reset --hard are followed', async (t) => {
+  const d = await daemonFixture(t);
+  await d.commitBundle(sampleBundle('committed'), 'c');
+  await d.start();
+  await d.waitFor(isFresh('committed'), 'committed');
+  await d.writeBundle(sampleBundle('edited'));
+  const edited = await d.waitFor(isFresh('edited'), 'work tree edit');
+  t.true(edited.source.dirty);
+  await git(d.repo, ['stash', '-q']);
+  await d.waitFor(isFresh('committed'), 'after stash');
+  await git(d.repo, ['stash', 'pop', '-q']);
+  await d.waitFor(isFresh('edited'), 'after stash pop');
+  await git(d.repo, ['reset', '-q', '--hard']);
+  await d.waitFor(isFresh('committed'), 'after reset --hard');
+  t.pass();
+});
+
+test('a deleted bundle gives state missing and keeps the outputs', async (t) => {
+  const d = await daemonFixture(t);
+  await d.commitBundle(sampleBundle('v1'), 'v1');
+  await d.start();
+  await d.waitFor(isFresh('v1'), 'v1');
+  const before = await d.readEnv();
+  await rm(d.bundle);
+  const missing = await d.waitFor((s) => s.state === 'missing', 'missing');
+  t.false(missing.source.exists);
+  t.is(await d.readEnv(), before);
+  await git(d.repo, ['checkout', '--', 'config/secrets.enc.yaml']);
+  await d.waitFor(isFresh('v1'), 'restored bundle');
+});
+
+test('a tampered bundle after a good one gives state error with its code, and fixing it returns to fresh', async (t) => {
+  const d = await daemonFixture(t);
+  await d.commitBundle(sampleBundle('good'), 'good');
+  await d.start();
+  await d.waitFor(isFresh('good'), 'good');
+  const good = await readFile(d.bundle, 'utf8');
+  const envBefore = await d.readEnv();
+  // flip one character inside the first value's ciphertext: the GCM tag no longer matches
+  const tampered = good.replace(/data:([A-Za-z0-9+/])/, (_m, c: string) => `data:${c === 'A' ? 'B' : 'A'}`);
+  await writeFile(d.bundle, tampered);
+  const failed = await d.waitFor((s) => s.state === 'error', 'error state');
+  t.truthy(failed.lastSync?.error?.code);
+  t.regex(failed.lastSync!.error!.code, /^E_(DECRYPT|MAC_MISMATCH)$/);
+  t.is(failed.secretsVersion, 'good');
+  t.is(await d.readEnv(), envBefore, 'the good outputs stay');
+  await writeFile(d.bundle, good);
+  await d.waitFor((s) => s.state === 'fresh', 'fixed');
+});
+
+test('an output deleted or edited by someone else is restored', async (t) => {
+  const d = await daemonFixture(t);
+  await d.commitBundle(sampleBundle('v1'), 'v1');
+  await d.start();
+  const fresh = await d.waitFor(isFresh('v1'), 'v1');
+  const envPath = path.join(d.home, '.env');
+  const original = await d.readEnv();
+  await rm(envPath);
+  await d.waitFor(() => existsSync(envPath), '.env restored');
+  t.is(await d.readEnv(), original);
+  await writeFile(path.join(d.home, 'console-secrets.json'), '{"hacked":true}\n');
+  await d.waitFor((s) => s.state === 'fresh' && s.lastSync!.at > fresh.lastSync!.at, 'console restored');
+  t.true((await readFile(path.join(d.home, 'console-secrets.json'), 'utf8')).includes('SecretStore'));
+});
+
+test('a SIGKILLed daemon leaves a stale socket that the next one removes, then re-checks freshness', async (t) => {
+  const d = await daemonFixture(t);
+  await d.commitBundle(sampleBundle('v1'), 'v1');
+  await d.start();
+  await d.waitFor(isFresh('v1'), 'v1');
+  await d.stop('SIGKILL');
+  t.true(existsSync(d.socket), 'socket file left behind');
+  await d.commitBundle(sampleBundle('v2'), 'while down');
+  await d.start();
+  await d.waitFor(isFresh('v2'), 'v2 after restart');
+  t.pass();
+});
+
+test('SIGTERM stops the daemon cleanly and removes its socket; a second daemon on the same socket refuses to start', async (t) => {
+  const d = await daemonFixture(t);
+  await d.commitBundle(sampleBundle('v1'), 'v1');
+  await d.start();
+  await d.waitFor(isFresh('v1'), 'v1');
+  const second = await execa(process.execPath, [CLI, 'daemon', '--repo', d.repo, '--home', d.home, '--socket', d.socket], {
+    env: d.env,
+    extendEnv: false,
+    reject: false,
+    timeout: 20_000,
+  });
+  t.is(second.exitCode, 78);
+  t.true(second.stderr.includes('E_ALREADY_RUNNING'));
+  t.is((await d.status()).state, 'fresh', 'the first daemon still serves');
+  t.is(await d.stop('SIGTERM'), 0);
+  t.false(existsSync(d.socket));
+  const leftovers = (await readdir(d.home)).filter((f) => f.startsWith('.mcp-secrets-tmp'));
+  t.deepEqual(leftovers, []);
+});
+
+test('200 rapid checkouts end with the outputs of the final bundle, with far fewer syncs than changes', async (t) => {
+  const d = await daemonFixture(t);
+  await d.commitBundle(sampleBundle('A'), 'A');
+  await git(d.repo, ['checkout', '-q', '-b', 'b']);
+  await d.commitBundle(sampleBundle('B'), 'B');
+  await d.start();
+  await d.waitFor(isFresh('B'), 'B');
+  for (let i = 0; i < 200; i++) await git(d.repo, ['checkout', '-q', i % 2 === 0 ? 'main' : 'b']);
+  // 200 checkouts end on branch b
+  const final = await d.waitFor(isFresh('B'), 'final bundle B');
+  t.true((await d.readEnv()).includes('MCP_SECRETS_VERSION=B'));
+  const log = await readFile(path.join(d.home, 'logs', 'daemon.log'), 'utf8');
+  const syncs = log.split('\n').filter((l) => l.includes('"message":"synced"')).length;
+  t.log(`${syncs} syncs for 200 checkouts`);
+  t.true(syncs < 100, `syncs ${syncs} should be far below 200`);
+  t.is(final.state, 'fresh');
+});

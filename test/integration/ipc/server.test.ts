@@ -1,0 +1,192 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { stat, writeFile, mkdir, chmod, chown } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { execa } from 'execa';
+import { IPCModule } from 'node-ipc';
+import { startIpcServer } from '../../../src/ipc/server.js';
+import { getStatus, waitFresh, subscribe, sync, ping, lock } from '../../../src/ipc/client.js';
+import type { StatusDocument } from '../../../src/ipc/status.js';
+import { FakePort, fakeServer, rawClient } from '../../helpers/ipc.js';
+import { eventually, tempDir } from '../../helpers/e2e.js';
+
+test('answers every request over a real socket and echoes the id', async (t) => {
+  const { socketPath, port } = await fakeServer(t);
+  const c = await rawClient(socketPath);
+  for (const [type, id] of [['status', 1], ['ping', 'p'], ['sync', 2], ['ack', 3], ['wait-fresh', 4]] as const) {
+    c.socket.write(JSON.stringify({ type, data: { id, timeoutMs: 10 } }) + '\f');
+    const reply = (await c.next()) as { type: string; data: { id: unknown; status?: StatusDocument } };
+    t.is(reply.data.id, id);
+    t.is(reply.type, type === 'ping' ? 'pong' : 'status');
+  }
+  t.is(port.syncs, 1);
+  c.socket.destroy();
+});
+
+test('the Node client: status, ping, sync, wait-fresh, lock', async (t) => {
+  const { socketPath, port } = await fakeServer(t);
+  t.is((await getStatus({ socketPath })).state, 'fresh');
+  t.is(await ping({ socketPath }), 1);
+  t.is((await sync({ socketPath })).state, 'fresh');
+  port.set('syncing');
+  const waiting = waitFresh({ socketPath, timeoutMs: 10_000 });
+  setTimeout(() => port.set('fresh', 'v2'), 50);
+  t.is((await waiting).secretsVersion, 'v2');
+  port.set('error');
+  t.is((await waitFresh({ socketPath, timeoutMs: 30 })).state, 'error', 'wait-fresh gives the current status at the timeout');
+  t.is((await lock('purge', { socketPath })).state, 'locked');
+});
+
+test('subscribe gives the current status, then every change, until closed', async (t) => {
+  const { socketPath, port } = await fakeServer(t);
+  const seen: string[] = [];
+  const sub = subscribe((s) => seen.push(s.state), { socketPath });
+  await eventually(() => (seen.length === 1 ? true : undefined));
+  port.set('syncing');
+  port.set('fresh');
+  await eventually(() => (seen.length === 3 ? true : undefined));
+  t.deepEqual(seen, ['fresh', 'syncing', 'fresh']);
+  sub.close();
+  await sub.closed;
+});
+
+test('no daemon: the client fails fast with E_DAEMON_UNREACHABLE', async (t) => {
+  const dir = await tempDir(t);
+  await t.throwsAsync(getStatus({ socketPath: path.join(dir, 'none.sock') }), { message: /no mcp-secrets daemon answers/ });
+  const errors: string[] = [];
+  const sub = subscribe(() => undefined, { socketPath: path.join(dir, 'none.sock'), onError: (e) => errors.push(e.code) });
+  await sub.closed;
+  t.deepEqual(errors, ['E_DAEMON_UNREACHABLE']);
+});
+
+test('a plain node-ipc client in event mode talks to us', async (t) => {
+  const { socketPath } = await fakeServer(t);
+  const ipc = new IPCModule();
+  Object.assign(ipc.config, { silent: true, maxRetries: 0 });
+  const client = ipc as unknown as {
+    connectTo(id: string, path: string, cb: () => void): void;
+    of: Record<string, { on(e: string, h: (d: unknown) => void): void; emit(e: string, d: unknown): void }>;
+    disconnect(id: string): void;
+  };
+  const reply = await new Promise<{ id: string; status: StatusDocument }>((resolve) => {
+    client.connectTo('mcp', socketPath, () => {
+      client.of.mcp!.on('status', (data) => resolve(data as { id: string; status: StatusDocument }));
+      client.of.mcp!.on('connect', () => client.of.mcp!.emit('status', { id: 'from-node-ipc' }));
+    });
+  });
+  client.disconnect('mcp');
+  t.is(reply.id, 'from-node-ipc');
+  t.is(reply.status.state, 'fresh');
+});
+
+test('hostile input costs only that connection: garbage, bad shapes, spoofed node-ipc events', async (t) => {
+  const { socketPath } = await fakeServer(t);
+  for (const bad of ['{}', '[]', '123', '"s"', '{"type":"constructor","data":{"id":1}}', '{"type":"start","data":{"id":1}}', '{"type":"__proto__","data":{"id":1}}', '{"type":"nope","data":{"id":9}}']) {
+    const c = await rawClient(socketPath);
+    c.socket.write(bad + '\f');
+    const reply = (await c.next()) as { type: string; data: { code: string } };
+    t.is(reply.type, 'error', bad);
+    t.is(reply.data.code, 'E_USAGE');
+    c.socket.destroy();
+  }
+  const garbage = await rawClient(socketPath);
+  garbage.socket.write(Buffer.concat([randomBytes(4096), Buffer.from('\f')]));
+  await garbage.closed;
+  t.is((await getStatus({ socketPath })).state, 'fresh', 'others are still served');
+});
+
+test('a 50 MB frame without a delimiter is cut off after the 1 MiB cap, and the server stays small', async (t) => {
+  const { socketPath } = await fakeServer(t);
+  const before = process.memoryUsage().rss;
+  const c = await rawClient(socketPath);
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  let sent = 0;
+  while (sent < 50 * 1024 * 1024 && !c.socket.destroyed) {
+    const ok = c.socket.write(chunk);
+    sent += chunk.length;
+    if (!ok) await Promise.race([new Promise((r) => c.socket.once('drain', r)), c.closed]);
+  }
+  await c.closed;
+  t.true(sent < 50 * 1024 * 1024, `the server closed the connection after ${sent} bytes`);
+  t.true(process.memoryUsage().rss - before < 64 * 1024 * 1024, 'no 50 MB buffer');
+  t.is((await getStatus({ socketPath })).state, 'fresh');
+});
+
+test('500 idle connections do not stop other clients, and idle ones are closed after the idle timeout', async (t) => {
+  const { socketPath, server } = await fakeServer(t, { idleTimeoutMs: 1500 });
+  const idle = await Promise.all(Array.from({ length: 500 }, () => rawClient(socketPath)));
+  t.is((await getStatus({ socketPath })).state, 'fresh');
+  await Promise.all(idle.map((c) => c.closed));
+  await eventually(() => (server.connections() === 0 ? true : undefined), 10_000, 'all idle connections closed');
+  t.pass();
+});
+
+test('a second server on the same socket refuses with E_ALREADY_RUNNING and the first keeps serving', async (t) => {
+  const { socketPath } = await fakeServer(t);
+  await t.throwsAsync(startIpcServer({ socketPath, port: new FakePort() }), { message: /already answers/ });
+  t.is((await getStatus({ socketPath })).state, 'fresh');
+});
+
+test('a stale socket left by a SIGKILLed server is removed and the new server starts', async (t) => {
+  const dir = await tempDir(t);
+  const socketPath = path.join(dir, 'run', 's.sock');
+  const script = path.join(dir, 'serve.mjs');
+  const serverModule = new URL('../../../src/ipc/server.js', import.meta.url).href;
+  await writeFile(
+    script,
+    `import { startIpcServer } from ${JSON.stringify(serverModule)};\n` +
+      `const port = { getStatus: () => ({}), requestSync: async () => ({}), waitFresh: async () => ({}), acknowledge: () => ({}), lock: () => ({}), onStatusChange: () => () => {} };\n` +
+      `await startIpcServer({ socketPath: ${JSON.stringify(socketPath)}, port });\nconsole.log('up');\n`,
+  );
+  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((r) => child.stdout!.once('data', r));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  t.true(existsSync(socketPath));
+  const server = await startIpcServer({ socketPath, port: new FakePort() });
+  t.teardown(() => server.close());
+  t.is((await getStatus({ socketPath })).state, 'fresh');
+});
+
+test('the socket is 0600 in a 0700 directory, a loose directory is tightened, and close removes the socket', async (t) => {
+  const dir = await tempDir(t);
+  const runDir = path.join(dir, 'run');
+  await mkdir(runDir, { mode: 0o755 });
+  await chmod(runDir, 0o755);
+  const socketPath = path.join(runDir, 's.sock');
+  const server = await startIpcServer({ socketPath, port: new FakePort() });
+  t.is((await stat(runDir)).mode & 0o777, 0o700);
+  t.is((await stat(socketPath)).mode & 0o777, 0o600);
+  await server.close();
+  t.false(existsSync(socketPath));
+});
+
+test('another user cannot connect to the socket', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.log('needs root to switch to another user; skipped here');
+    if (process.env.CI === 'true') t.fail('CI runs as root');
+    t.pass();
+    return;
+  }
+  const { socketPath } = await fakeServer(t);
+  // open the path up to the socket itself, so only the socket's own mode protects it
+  for (let p = path.dirname(socketPath); p !== '/'; p = path.dirname(p)) await chmod(p, 0o755).catch(() => undefined);
+  await chmod(path.dirname(socketPath), 0o711);
+  const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'socat', '-u', 'OPEN:/dev/null', `UNIX-CONNECT:${socketPath}`], { reject: false });
+  t.not(r.exitCode, 0);
+  t.regex(r.stderr, /Permission denied/);
+});
+
+test('a socket directory owned by someone else is refused with E_INSECURE_PATH', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.pass();
+    return;
+  }
+  const dir = await tempDir(t);
+  const runDir = path.join(dir, 'run');
+  await mkdir(runDir, { mode: 0o700 });
+  await chown(runDir, 65534, 65534);
+  await t.throwsAsync(startIpcServer({ socketPath: path.join(runDir, 's.sock'), port: new FakePort() }), { message: /belongs to uid 65534/ });
+});

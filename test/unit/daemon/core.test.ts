@@ -1,0 +1,222 @@
+import test from 'ava';
+import { AppError } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/log.js';
+import { DaemonCore, type Probe } from '../../../src/daemon/core.js';
+import type { SyncSuccess } from '../../../src/sync/types.js';
+import type { StatusDocument } from '../../../src/ipc/status.js';
+
+/** A fake world: the "disk" is two variables, and runSync is a function the test controls. */
+function world() {
+  const disk = { source: 'sha-a' as string | null, outputs: [null, null] as (string | null)[], recipients: ['age1aaa'] };
+  let fail: AppError | null = null;
+  let running = 0;
+  let maxRunning = 0;
+  let gate: Promise<void> | null = null;
+  const secrets: string[][] = [];
+  const core = new DaemonCore({
+    runSync: async (): Promise<SyncSuccess> => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      try {
+        if (gate) await gate;
+        await Promise.resolve();
+        if (fail) throw fail;
+        const sha = disk.source!;
+        disk.outputs = [`env-of-${sha}`, `console-of-${sha}`];
+        return {
+          sourcePath: '/repo/config/secrets.enc.yaml',
+          sourceSha256: sha,
+          commit: 'c0ffee',
+          dirty: false,
+          entries: 3,
+          secretsVersion: `v-${sha}`,
+          outputs: [
+            { kind: 'env', path: '/home/.env', sha256: disk.outputs[0]! },
+            { kind: 'console', path: '/home/console-secrets.json', sha256: disk.outputs[1]! },
+          ],
+          written: ['.env', 'console-secrets.json'],
+          unchanged: [],
+          warnings: [],
+          identity: { source: 'env', recipients: ['age1aaa'] },
+          bundleRecipients: [...disk.recipients],
+          durationMs: 1,
+          secretValues: ['super-secret-value'],
+        };
+      } finally {
+        running--;
+      }
+    },
+    probe: async (): Promise<Probe> => ({ sourceExists: disk.source !== null, sourceSha256: disk.source, outputSha256: [...disk.outputs] }),
+    now: () => new Date('2026-11-28T12:00:00Z'),
+    logger: silentLogger,
+    daemon: { pid: 1, version: '0.0.0', startedAt: '2026-11-28T12:00:00Z', socket: '/run/s.sock' },
+    sourcePath: '/repo/config/secrets.enc.yaml',
+    outputs: [
+      { kind: 'env', path: '/home/.env' },
+      { kind: 'console', path: '/home/console-secrets.json' },
+    ],
+    onSecrets: (values) => secrets.push(values),
+  });
+  return {
+    core,
+    disk,
+    secrets,
+    setFail: (e: AppError | null) => (fail = e),
+    hold: () => {
+      let release!: () => void;
+      gate = new Promise((r) => (release = r));
+      return () => {
+        gate = null;
+        release();
+      };
+    },
+    get maxRunning() {
+      return maxRunning;
+    },
+  };
+}
+
+test('starts in "starting" and becomes fresh after the first full publish', async (t) => {
+  const w = world();
+  t.is(w.core.status().state, 'starting');
+  t.false(w.core.status().fresh);
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  const s = w.core.status();
+  t.is(s.state, 'fresh');
+  t.true(s.fresh);
+  t.is(s.secretsVersion, 'v-sha-a');
+  t.is(s.outputs[0]!.sha256, 'env-of-sha-a');
+  t.is(s.lastSync?.ok, true);
+});
+
+test('does no work when the bundle and the outputs are unchanged', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  await w.core.trigger({ reasons: ['source'] });
+  await w.core.trigger({ reasons: ['output'] });
+  t.is(w.core.stats.syncs, 1);
+});
+
+test('re-syncs when an output was changed by someone else', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  w.disk.outputs[0] = 'tampered';
+  await w.core.trigger({ reasons: ['output'] });
+  t.is(w.core.stats.syncs, 2);
+  t.is(w.core.status().state, 'fresh');
+});
+
+test('never runs two syncs at once and queues exactly one more', async (t) => {
+  const w = world();
+  const release = w.hold();
+  const first = w.core.trigger({ reasons: ['startup'], force: true });
+  const queued = [1, 2, 3, 4, 5].map(() => w.core.trigger({ reasons: ['head'] }));
+  release();
+  await Promise.all([first, ...queued]);
+  t.is(w.maxRunning, 1);
+  t.is(w.core.stats.maxConcurrent, 1);
+  t.is(w.core.stats.syncs, 2);
+});
+
+test('keeps the last good outputs and reports error when a new bundle is bad', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  w.disk.source = 'sha-b';
+  w.setFail(new AppError('E_MAC_MISMATCH', 'MAC mismatch in config/secrets.enc.yaml'));
+  await w.core.trigger({ reasons: ['source'] });
+  const s = w.core.status();
+  t.is(s.state, 'error');
+  t.false(s.fresh);
+  t.is(s.lastSync?.error?.code, 'E_MAC_MISMATCH');
+  t.is(s.outputs[0]!.sha256, 'env-of-sha-a', 'outputs are still the good ones');
+  t.is(s.secretsVersion, 'v-sha-a');
+  w.setFail(null);
+  await w.core.trigger({ reasons: ['source'] });
+  t.is(w.core.status().state, 'fresh');
+  t.is(w.core.status().secretsVersion, 'v-sha-b');
+});
+
+test('goes back to fresh without a decrypt when a bad bundle is reverted to the good one', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  w.disk.source = 'sha-bad';
+  w.setFail(new AppError('E_DECRYPT', 'bad tag'));
+  await w.core.trigger({ reasons: ['source'] });
+  t.is(w.core.status().state, 'error');
+  w.disk.source = 'sha-a';
+  await w.core.trigger({ reasons: ['source'] });
+  t.is(w.core.status().state, 'fresh');
+  t.is(w.core.stats.syncs, 2);
+});
+
+test('maps failures to the contract states', async (t) => {
+  const cases: [string, StatusDocument['state']][] = [
+    ['E_CONFLICT', 'conflict'],
+    ['E_SOURCE_MISSING', 'missing'],
+    ['E_NO_IDENTITY', 'locked'],
+    ['E_IDENTITY_MISMATCH', 'locked'],
+    ['E_KEYCHAIN', 'locked'],
+    ['E_PARSE', 'error'],
+  ];
+  for (const [code, state] of cases) {
+    const w = world();
+    w.setFail(new AppError(code as never, 'x'));
+    await w.core.trigger({ reasons: ['startup'], force: true });
+    t.is(w.core.status().state, state, code);
+  }
+});
+
+test('wait-fresh resolves once fresh, or with the current status at the timeout', async (t) => {
+  const w = world();
+  const waiting = w.core.waitFresh(5_000);
+  void w.core.trigger({ reasons: ['startup'], force: true });
+  t.is((await waiting).state, 'fresh');
+  w.disk.source = 'sha-b';
+  w.setFail(new AppError('E_PARSE', 'bad yaml'));
+  await w.core.trigger({ reasons: ['source'] });
+  t.is((await w.core.waitFresh(20)).state, 'error');
+});
+
+test('pushes every state change to subscribers', async (t) => {
+  const w = world();
+  const seen: StatusDocument['state'][] = [];
+  const off = w.core.onStatusChange((s) => seen.push(s.state));
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  off();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  t.deepEqual(seen, ['syncing', 'fresh']);
+});
+
+test('raises RECIPIENTS_CHANGED when the bundle recipients change, until acknowledged', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  t.deepEqual(w.core.status().notices, []);
+  w.disk.source = 'sha-b';
+  w.disk.recipients = ['age1aaa', 'age1evil'];
+  await w.core.trigger({ reasons: ['source'] });
+  const notices = w.core.status().notices;
+  t.is(notices.length, 1);
+  t.is(notices[0]!.code, 'RECIPIENTS_CHANGED');
+  t.true(notices[0]!.message.includes('age1evil'));
+  t.is(w.core.status().state, 'fresh', 'still syncs');
+  t.deepEqual(w.core.acknowledge().notices, []);
+});
+
+test('a lock (purge) holds until a sync is requested, and forgets the secrets', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  const locked = w.core.lock('purge');
+  t.is(locked.state, 'locked');
+  t.deepEqual(w.secrets.at(-1), []);
+  t.is(locked.outputs[0]!.sha256, null);
+  await w.core.trigger({ reasons: ['source'] });
+  t.is(w.core.status().state, 'locked');
+  t.is((await w.core.requestSync()).state, 'fresh');
+});
+
+test('never puts a decrypted value in the status document', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  t.false(JSON.stringify(w.core.status()).includes('super-secret-value'));
+  t.deepEqual(w.secrets[0], ['super-secret-value']);
+});
