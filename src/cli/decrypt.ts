@@ -13,6 +13,7 @@ import { SOPS_FORMATS } from '../engine/types.js';
 import { createNativeEngine } from '../engine/native.js';
 import { createSopsCliEngine } from '../engine/sops-cli.js';
 import { identityLookup } from '../identity/lookup.js';
+import { noIdentityError } from '../identity/resolve.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const FORMATS = SOPS_FORMATS;
@@ -46,11 +47,7 @@ export async function runDecrypt(input: CommandInput, io: CliIo): Promise<number
   const outputFormat = formatOption('output-type', input.values['output-type'], inputFormat);
   const metadata = inspect(bytes, { format: inputFormat, path: file });
   const lookup = await identityLookup({ env: io.env, cache: false, onNotice: () => {} })();
-  if (lookup.identities.length === 0) {
-    throw new AppError('E_NO_IDENTITY', `no age identity found to open ${file} (tried ${lookup.attempts.map((a) => `${a.source}: ${a.outcome}`).join('; ')})`, {
-      hint: 'import it with `mcp-secrets identity import`, or set SOPS_AGE_KEY',
-    });
-  }
+  if (lookup.identities.length === 0) throw noIdentityError(lookup.attempts, metadata.ageRecipients, [], { bundle: file });
   const engine = await chooseEngine(options.engine, metadata, {
     native: createNativeEngine(nativeDecrypt),
     sops: () => createSopsCliEngine({ env: io.env }),

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AppError, isAppError } from '../errors.js';
 import type { EngineName } from '../config/options.js';
-import { formatFromPath, inspect, decrypt as nativeDecrypt, type SopsMetadataSummary } from '../sops/index.js';
+import { formatFromPath, inspect, decrypt as nativeDecrypt } from '../sops/index.js';
 import { chooseEngine } from '../engine/select.js';
 import { createNativeEngine } from '../engine/native.js';
 import { createSopsCliEngine } from '../engine/sops-cli.js';
@@ -21,6 +21,7 @@ import { renderConsole } from '../render/console.js';
 import { publish } from '../publish/publisher.js';
 import type { IdentitySource } from '../ipc/status.js';
 import type { SyncSuccess } from './types.js';
+import { noIdentityError } from '../identity/resolve.js';
 
 /** Bundles larger than this are refused before parsing: a secrets bundle is kilobytes. */
 const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
@@ -95,7 +96,12 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
   const bytes = await readBundle(plan);
   const sourceSha256 = sha256Hex(bytes);
 
-  const conflict = await conflictState(plan.repo, plan.sourceRel, bytes);
+  // the git questions and the identity lookup are independent: ask them at once
+  const [conflict, origin, lookup] = await Promise.all([
+    conflictState(plan.repo, plan.sourceRel, bytes),
+    provenance(plan.repo, plan.sourceRel),
+    deps.identities(),
+  ]);
   if (conflict.conflicted) {
     throw new AppError('E_CONFLICT', `${plan.sourceRel} is in a merge conflict (${conflict.reason === 'unmerged' ? 'unmerged in the git index' : 'conflict markers in the file'})`, {
       hint: 'resolve it (e.g. `git checkout --theirs` or re-edit with sops), then commit; the outputs keep their last good values meanwhile',
@@ -104,8 +110,7 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
 
   const format = formatFromPath(plan.sourceAbs);
   const metadata = inspect(bytes, { format, path: plan.sourceRel });
-  const [lookup, origin] = await Promise.all([deps.identities(), provenance(plan.repo, plan.sourceRel)]);
-  if (lookup.identities.length === 0) throw noIdentityError(plan, metadata, lookup);
+  if (lookup.identities.length === 0) throw noIdentityError(lookup.attempts, metadata.ageRecipients, [], { bundle: plan.sourceRel });
 
   const engine = await chooseEngine(plan.engine, metadata, {
     native: createNativeEngine(nativeDecrypt),
@@ -115,7 +120,9 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
   try {
     document = await engine.decrypt({ bytes, path: plan.sourceAbs, format, identities: lookup.identities.map((i) => i.line) });
   } catch (error) {
-    if (isAppError(error) && error.code === 'E_NO_IDENTITY' && metadata.ageRecipients.length > 0) throw mismatchError(plan, metadata, lookup);
+    if (isAppError(error) && error.code === 'E_NO_IDENTITY' && metadata.ageRecipients.length > 0) {
+      throw noIdentityError(lookup.attempts, metadata.ageRecipients, lookup.identities.map((i) => i.recipient), { bundle: plan.sourceRel });
+    }
     throw error;
   }
 
@@ -154,31 +161,4 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
     // the version is public (it is in the status document); everything else is masked in logs
     secretValues: entries.filter((e) => e.name !== 'MCP_SECRETS_VERSION').map((e) => e.value),
   };
-}
-
-function attemptsText(lookup: IdentityLookup): string {
-  return lookup.attempts.map((a) => `${a.source}: ${a.outcome}`).join('; ');
-}
-
-function noIdentityError(plan: SyncPlan, metadata: SopsMetadataSummary, lookup: IdentityLookup): AppError {
-  return new AppError(
-    'E_NO_IDENTITY',
-    `no age identity found to open ${plan.sourceRel} (tried ${attemptsText(lookup)}); the bundle is encrypted to ${metadata.ageRecipients.join(', ') || 'no age recipient'}`,
-    {
-      hint: "import the team key once: `op read 'op://MCP/SOPS Age key/private' | mcp-secrets identity import` (or set SOPS_AGE_KEY)",
-      details: { attempts: lookup.attempts, bundleRecipients: metadata.ageRecipients },
-    },
-  );
-}
-
-function mismatchError(plan: SyncPlan, metadata: SopsMetadataSummary, lookup: IdentityLookup): AppError {
-  const tried = lookup.identities.map((i) => `${i.recipient} (${i.source})`);
-  return new AppError(
-    'E_IDENTITY_MISMATCH',
-    `none of your age identities opens ${plan.sourceRel}: it is encrypted to ${metadata.ageRecipients.join(', ')}; you have ${tried.join(', ')}`,
-    {
-      hint: 'the key was probably rotated: import the new one with `mcp-secrets identity import` (from the team vault)',
-      details: { bundleRecipients: metadata.ageRecipients, triedRecipients: lookup.identities.map((i) => i.recipient), attempts: lookup.attempts },
-    },
-  );
 }
