@@ -30,6 +30,8 @@ export interface IdentityDeps {
   readonly sopsConfigRecipients: () => Promise<string[] | null>;
   /** The bundle's path as shown to people, e.g. `config/secrets.enc.yaml`. */
   readonly bundleLabel: string;
+  /** After an import: ask a running daemon to sync now; its state, or null when none runs. */
+  readonly notifyDaemon?: () => Promise<string | null>;
 }
 
 /**
@@ -66,6 +68,14 @@ export function defaultIdentityDeps(input: CommandInput, io: CliIo): IdentityDep
     sopsConfigRecipients: async () => {
       const root = await repoRoot();
       return root === null ? null : readSopsConfigRecipients(root);
+    },
+    notifyDaemon: async () => {
+      const { sync } = await import('../ipc/client.js');
+      try {
+        return (await sync({ socketPath: options.socket, timeoutMs: 30_000 })).state;
+      } catch {
+        return null; // no daemon running: nothing to tell
+      }
     },
   };
 }
@@ -136,6 +146,9 @@ async function importIdentities(input: CommandInput, deps: IdentityDeps, json: b
   const recipients = identities.map((i) => i.recipient);
   if (json) deps.io.stdout(JSON.stringify({ stored: recipients, keychain: keychain.name }) + '\n');
   else for (const r of recipients) deps.io.stdout(`stored ${r} in the OS keychain (${keychain.name})\n`);
+  // a daemon locked on a rotated key picks the new one up now, without a restart
+  const daemonState = await deps.notifyDaemon?.();
+  if (daemonState && !json) deps.io.stdout(`the running daemon re-read the keychain: ${daemonState}\n`);
   return EXIT.OK;
 }
 

@@ -181,4 +181,20 @@ export function createServiceCommand(overrides: Partial<ServiceCommandDeps> = {}
   };
 }
 
-export default createServiceCommand();
+/** Polls the daemon's socket until it answers (any state), or null at the timeout. */
+async function waitForDaemon(opts: { timeoutMs: number; socket: string }): Promise<StatusDocument | null> {
+  const { getStatus } = await import('../ipc/client.js');
+  const deadline = Date.now() + opts.timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const status = await getStatus({ socketPath: opts.socket, timeoutMs: 1_000 });
+      if (status.state !== 'starting') return status;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return null;
+}
+
+export default createServiceCommand({ waitForDaemon });

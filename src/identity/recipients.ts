@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { formatFromPath, inspect } from '../sops/index.js';
 
 const RECIPIENT = /^age1[0-9a-z]+$/;
 
@@ -33,26 +34,10 @@ export function recipientsFromSopsConfig(text: string): string[] {
   return [...new Set(found)];
 }
 
-/** Recipients in a SOPS file's metadata (`sops.age[].recipient`; YAML, JSON, or dotenv/INI keys); null when it has no sops block. */
-export function recipientsFromBundle(text: string): string[] | null {
-  const flat = [...text.matchAll(/^sops_age__list_\d+__map_recipient\s*=\s*(age1[0-9a-z]+)\s*$/gm)].map((m) => m[1] as string);
-  if (flat.length > 0) return [...new Set(flat)];
-  let doc: unknown;
-  try {
-    doc = parse(text);
-  } catch {
-    return null;
-  }
-  const sops = asRecord(asRecord(doc)?.sops);
-  if (!sops) return null;
-  const age = Array.isArray(sops.age) ? sops.age : [];
-  return [...new Set(age.map((entry) => asRecord(entry)?.recipient).flatMap(splitRecipients))];
-}
-
 /** Recipients of the bundle at `file`, or null when it cannot be read or is not a SOPS file. */
 export async function readBundleRecipients(file: string): Promise<string[] | null> {
   try {
-    return recipientsFromBundle(await readFile(file, 'utf8'));
+    return inspect(await readFile(file), { format: formatFromPath(file) }).ageRecipients;
   } catch {
     return null;
   }

@@ -35,20 +35,6 @@ export function nextVersion(current: string | null, today: Date): string {
   return `${ym}.1`;
 }
 
-/** The age recipients listed in `.sops.yaml` creation rules (comma or whitespace separated). */
-export function sopsConfigRecipients(text: string): string[] {
-  const doc = parseDocument(text);
-  const rules = doc.get('creation_rules');
-  const out: string[] = [];
-  if (!isSeq(rules)) return out;
-  for (const rule of rules.items) {
-    if (!isMap(rule)) continue;
-    const age = rule.get('age');
-    if (typeof age === 'string') for (const r of age.split(/[\s,]+/)) if (r.startsWith('age1') && !out.includes(r)) out.push(r);
-  }
-  return out;
-}
-
 /**
  * Rewrites the `age:` of every creation rule that lists one of the old recipients (or whose
  * path_regex matches the bundle) to the new set, keeping comments, key order and other rules.

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { parse } from 'yaml';
-import { evidenceMarkdown, nextRecipients, nextVersion, rewriteSopsConfig, sopsConfigRecipients } from '../../../src/rotate/plan.js';
+import { evidenceMarkdown, nextRecipients, nextVersion, rewriteSopsConfig } from '../../../src/rotate/plan.js';
+import { recipientsFromSopsConfig } from '../../../src/identity/recipients.js';
 
 test('a generated key replaces the key that opened the bundle and keeps the other recipients', (t) => {
   t.deepEqual(nextRecipients(['age1old', 'age1breakglass'], { replace: ['age1old'], remove: [], add: ['age1new'] }), ['age1breakglass', 'age1new']);
@@ -36,7 +37,7 @@ test('rewrites only the matching rule in .sops.yaml and keeps comments and other
   const parsed = parse(text) as { creation_rules: Record<string, string>[] };
   t.is(parsed.creation_rules[0]!.age, 'age1new,age1other');
   t.is(parsed.creation_rules[1]!.pgp, 'ABCDEF');
-  t.deepEqual(sopsConfigRecipients(text), ['age1new', 'age1other']);
+  t.deepEqual(recipientsFromSopsConfig(text), ['age1new', 'age1other']);
 });
 
 test('refuses a .sops.yaml with no rule for the bundle, naming the remedy', (t) => {
