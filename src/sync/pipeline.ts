@@ -10,7 +10,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AppError, isAppError } from '../errors.js';
 import type { EngineName } from '../config/options.js';
-import { formatFromPath, inspect, decrypt as nativeDecrypt } from '../sops/index.js';
+import { formatFromPath, inspect, decrypt as nativeDecrypt, type SopsMetadataSummary, type TreeMap } from '../sops/index.js';
 import { chooseEngine } from '../engine/select.js';
 import { createNativeEngine } from '../engine/native.js';
 import { createSopsCliEngine } from '../engine/sops-cli.js';
@@ -91,40 +91,48 @@ export async function readBundle(plan: SyncPlan): Promise<Buffer> {
   }
 }
 
-export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<SyncSuccess> {
-  const started = performance.now();
-  const bytes = await readBundle(plan);
-  const sourceSha256 = sha256Hex(bytes);
-
-  // the git questions and the identity lookup are independent: ask them at once
-  const [conflict, origin, lookup] = await Promise.all([
-    conflictState(plan.repo, plan.sourceRel, bytes),
-    provenance(plan.repo, plan.sourceRel),
-    deps.identities(),
-  ]);
-  if (conflict.conflicted) {
-    throw new AppError('E_CONFLICT', `${plan.sourceRel} is in a merge conflict (${conflict.reason === 'unmerged' ? 'unmerged in the git index' : 'conflict markers in the file'})`, {
-      hint: 'resolve it (e.g. `git checkout --theirs` or re-edit with sops), then commit; the outputs keep their last good values meanwhile',
-    });
-  }
-
+/** Metadata, identities and the decrypted document: everything that needs the bundle's bytes only. */
+async function openBundle(plan: SyncPlan, bytes: Buffer, deps: PipelineDeps): Promise<{ document: TreeMap; metadata: SopsMetadataSummary; lookup: IdentityLookup }> {
   const format = formatFromPath(plan.sourceAbs);
   const metadata = inspect(bytes, { format, path: plan.sourceRel });
+  const lookup = await deps.identities();
   if (lookup.identities.length === 0) throw noIdentityError(lookup.attempts, metadata.ageRecipients, [], { bundle: plan.sourceRel });
-
   const engine = await chooseEngine(plan.engine, metadata, {
     native: createNativeEngine(nativeDecrypt),
     sops: () => createSopsCliEngine({ binary: deps.sopsBinary, env: deps.env }),
   });
-  let document;
   try {
-    document = await engine.decrypt({ bytes, path: plan.sourceAbs, format, identities: lookup.identities.map((i) => i.line) });
+    const document = await engine.decrypt({ bytes, path: plan.sourceAbs, format, identities: lookup.identities.map((i) => i.line) });
+    return { document, metadata, lookup };
   } catch (error) {
     if (isAppError(error) && error.code === 'E_NO_IDENTITY' && metadata.ageRecipients.length > 0) {
       throw noIdentityError(lookup.attempts, metadata.ageRecipients, lookup.identities.map((i) => i.recipient), { bundle: plan.sourceRel });
     }
     throw error;
   }
+}
+
+export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<SyncSuccess> {
+  const started = performance.now();
+  const bytes = await readBundle(plan);
+  const sourceSha256 = sha256Hex(bytes);
+
+  // The git questions (two or three child processes) run while we decrypt: they are the slow
+  // part. A conflict is still reported first, whatever the decrypt made of the markers.
+  const conflictP = conflictState(plan.repo, plan.sourceRel, bytes);
+  const originP = provenance(plan.repo, plan.sourceRel);
+  const opened = openBundle(plan, bytes, deps).then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  const [conflict, origin, result] = await Promise.all([conflictP, originP, opened]);
+  if (conflict.conflicted) {
+    throw new AppError('E_CONFLICT', `${plan.sourceRel} is in a merge conflict (${conflict.reason === 'unmerged' ? 'unmerged in the git index' : 'conflict markers in the file'})`, {
+      hint: 'resolve it (e.g. `git checkout --theirs` or re-edit with sops), then commit; the outputs keep their last good values meanwhile',
+    });
+  }
+  if (!result.ok) throw result.error;
+  const { document, metadata, lookup } = result.value;
 
   const entries = toEntries(document, { sourcePath: plan.sourceRel });
   const source = { path: plan.sourceRel, sha256: sourceSha256 };
