@@ -62,8 +62,7 @@ function summary(result: SyncSuccess, sourceRel: string): string {
     `mcp-secrets: synced ${sourceRel} (${origin})`,
     `  entries: ${result.entries}   secrets version: ${result.secretsVersion ?? '(none)'}   identity: ${result.identity.source}${result.identity.recipients[0] ? ` ${result.identity.recipients[0]}` : ''}`,
     ...result.outputs.map((o) => {
-      const name = o.path.split('/').pop() ?? o.path;
-      return `  ${o.path.padEnd(width)}  ${result.written.includes(name) ? 'written  ' : 'unchanged'}  0600`;
+      return `  ${o.path.padEnd(width)}  ${result.written.includes(o.path) ? 'written  ' : 'unchanged'}  0600`;
     }),
     ...result.warnings.map((w) => `  warning: ${w}`),
     `  took ${result.durationMs.toFixed(1)} ms`,

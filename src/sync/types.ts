@@ -10,7 +10,7 @@ export interface SyncSuccess {
   entries: number;
   secretsVersion: string | null;
   outputs: Required<StatusOutput>[];
-  /** Output names rewritten by this sync, and those left alone because they were byte-equal. */
+  /** Output paths rewritten by this sync, and those left alone because they were byte-equal. */
   written: string[];
   unchanged: string[];
   warnings: string[];
