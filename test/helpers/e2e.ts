@@ -3,23 +3,13 @@
  * SOPS_AGE_KEY, keychain off unless asked), real git repos, and the built CLI run as a child.
  */
 import { mkdtemp, rm, realpath } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { ExecutionContext } from 'ava';
+import { repoRoot } from './fixtures.js';
 
-/** The repo root (the folder with package.json), found from this compiled file's location. */
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above the tests');
-    dir = up;
-  }
-  return dir;
-}
+export { repoRoot };
 
 export const CLI = path.join(repoRoot(), 'dist', 'src', 'main.js');
 
