@@ -190,3 +190,14 @@ test('200 rapid checkouts end with the outputs of the final bundle, with far few
   t.true(syncs < 100, `syncs ${syncs} should be far below 200`);
   t.is(final.state, 'fresh');
 });
+
+test('SIGHUP re-reads the identity and syncs again, without stopping', async (t) => {
+  const d = await daemonFixture(t);
+  await d.commitBundle(sampleBundle('v1'), 'v1');
+  await d.start();
+  const before = await d.waitFor(isFresh('v1'), 'v1');
+  d.child!.kill('SIGHUP');
+  const after = await d.waitFor((s) => s.state === 'fresh' && s.lastSync!.at > before.lastSync!.at, 'a new sync after SIGHUP');
+  t.is(after.daemon.pid, before.daemon.pid);
+  t.true(d.stderr.join('').includes('reload requested'));
+});
