@@ -60,7 +60,7 @@ export function servicePath(envPath: string | undefined): string {
 }
 
 function describeDaemon(check: DaemonCheck): string {
-  if (!check.checked) return 'daemon: status not checked (this build cannot ask the daemon yet); run `mcp-secrets status`';
+  if (!check.checked) return 'daemon: status not checked; run `mcp-secrets status`';
   const s = check.status;
   if (s === null) return 'daemon: did not answer';
   const parts = [`daemon: ${s.state}`];
@@ -88,7 +88,7 @@ async function runService(sub: Subcommand, input: CommandInput, io: CliIo, deps:
     uid: deps.uid(),
     run: deps.makeRun(io.env),
     readTemplate: () => readServiceTemplate(kind, deps.templateDir),
-    ...(deps.waitForDaemon ? { waitForDaemon: (o: { timeoutMs: number }) => deps.waitForDaemon!({ ...o, socket: options.socket }) } : {}),
+    ...(deps.waitForDaemon && input.values['no-wait'] !== true ? { waitForDaemon: (o: { timeoutMs: number }) => deps.waitForDaemon!({ ...o, socket: options.socket }) } : {}),
   };
   const print = (value: unknown) => io.stdout(JSON.stringify(value, null, 2) + '\n');
 
@@ -158,8 +158,8 @@ async function runService(sub: Subcommand, input: CommandInput, io: CliIo, deps:
 /** Builds the command with its collaborators; the default export uses the real ones. */
 export function createServiceCommand(overrides: Partial<ServiceCommandDeps> = {}): Command {
   return {
-    usage: 'service install|uninstall|status [--repo DIR] [--home DIR] [--dry-run] [--json]',
-    options: { 'dry-run': { type: 'boolean' } },
+    usage: 'service install|uninstall|status [--repo DIR] [--home DIR] [--dry-run] [--no-wait] [--json]',
+    options: { 'dry-run': { type: 'boolean' }, 'no-wait': { type: 'boolean' } },
     maxPositionals: 1,
     run: async (input, io) => {
       const sub = input.positionals[0];
