@@ -120,7 +120,8 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
           { socketPath },
         );
       });
-      await new Promise((r) => setTimeout(r, 30)); // let the subscription register before the change
+      // a pause between changes, as between real pulls and checkouts (a storm is a different test)
+      await new Promise((r) => setTimeout(r, 250));
       const t0 = performance.now();
       git(repo, 'checkout', '-q', target === 'A' ? 'main' : 'b');
       latencies.push((await fresh) - t0);

@@ -4,9 +4,8 @@
  * Run: `node dist/bench/engine.js` (after `npx tsc`). Writes bench/results/engine.{json,md}.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { writeResults } from './util.js';
 import { performance } from 'node:perf_hooks';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { decryptSops } from 'sops-age';
@@ -114,29 +113,19 @@ export function toMarkdown(result: EngineBenchResult): string {
   return lines.join('\n');
 }
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('no package.json above the benchmark');
-    dir = parent;
-  }
-  return dir;
-}
-
-async function main(): Promise<void> {
-  const result = await runEngineBench();
-  const outDir = join(repoRoot(), 'bench', 'results');
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'engine.json'), JSON.stringify(result, null, 2) + '\n');
-  const md = toMarkdown(result);
-  writeFileSync(join(outDir, 'engine.md'), md);
-  process.stdout.write(md);
+/** Runs the benchmark and writes bench/results/engine.json and engine.md. */
+export async function runAndWriteEngineBench(opts: { runs?: number } = {}): Promise<EngineBenchResult> {
+  const result = await runEngineBench(opts);
+  await writeResults('engine', result, toMarkdown(result));
+  return result;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
+  runAndWriteEngineBench().then(
+    (result) => process.stdout.write(toMarkdown(result) + '\n'),
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
 }

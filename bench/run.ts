@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, results in bench/results/*.json and *.md.
  * `npm run bench -- engine` (or sync, daemon) runs one. `--quick` shortens the slow parts.
  */
-import { runEngineBench } from './engine.js';
+import { runAndWriteEngineBench, toMarkdown } from './engine.js';
 import { runSyncBench } from './sync.js';
 import { runDaemonBench } from './daemon.js';
 
@@ -11,6 +11,6 @@ const quick = args.includes('--quick');
 const only = args.filter((a) => !a.startsWith('--'));
 const want = (name: string): boolean => only.length === 0 || only.includes(name);
 
-if (want('engine')) console.log('engine', JSON.stringify(await runEngineBench(quick ? { runs: 5 } : {}), null, 1));
+if (want('engine')) console.log(toMarkdown(await runAndWriteEngineBench(quick ? { runs: 5 } : {})));
 if (want('sync')) console.log('sync', JSON.stringify(await runSyncBench(quick ? { runs: 5 } : {}), null, 1));
 if (want('daemon')) console.log('daemon', JSON.stringify(await runDaemonBench(quick ? { checkouts: 10, idleSeconds: 5, statusRuns: 5 } : {}), null, 1));

@@ -75,6 +75,7 @@ export class DaemonCore {
   private running: Promise<void> | null = null;
   private queued: { force: boolean; waiters: (() => void)[]; reasons: Set<string> } | null = null;
   private readonly listeners = new Set<(status: StatusDocument) => void>();
+  private cached: StatusDocument | null = null;
   private syncCount = 0;
   private inFlight = 0;
   private maxInFlight = 0;
@@ -135,6 +136,7 @@ export class DaemonCore {
     const probe = await this.deps.probe();
     this.sourceExists = probe.sourceExists;
     this.sourceSha256 = probe.sourceSha256;
+    this.cached = null;
     if (!force && this.isIntact(probe) && ![...reasons].some((r) => GIT_REASONS.has(r))) {
       if (this.state !== 'fresh') this.setState('fresh');
       this.deps.logger.debug('bundle and outputs unchanged; nothing to do', { reasons: [...reasons] });
@@ -261,6 +263,7 @@ export class DaemonCore {
   }
 
   private emit(): void {
+    this.cached = null;
     const status = this.status();
     for (const l of [...this.listeners]) {
       try {
@@ -271,7 +274,16 @@ export class DaemonCore {
     }
   }
 
+  /**
+   * The current status document. Built once per change and shared (clients get it read-only:
+   * the IPC server serialises it), so a busy socket does not rebuild it per request.
+   */
   status(): StatusDocument {
+    this.cached ??= Object.freeze(this.buildStatus()) as StatusDocument;
+    return this.cached;
+  }
+
+  private buildStatus(): StatusDocument {
     const good = this.lastGood;
     const outputs: StatusOutput[] = this.deps.outputs.map((o) => ({
       kind: o.kind,

@@ -130,16 +130,25 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
   const unsubscribers = new Map<Socket, () => void>();
   const open = new Set<Socket>();
 
-  const send = (socket: Socket, message: Message): void => {
+  const write = (socket: Socket, frame: string | Buffer): void => {
     if (socket.destroyed || !socket.writable) return;
     if (socket.writableLength > maxQueuedBytes) {
       log.warn('dropping a client that does not read its replies', { queuedBytes: socket.writableLength });
       socket.destroy();
       return;
     }
-    socket.write(encodeFrame(message));
+    socket.write(frame);
   };
-  const reply = (socket: Socket, id: RequestId, status: StatusDocument): void => send(socket, { type: 'status', data: { id, status } });
+  const send = (socket: Socket, message: Message): void => write(socket, encodeFrame(message));
+  // the same status document is sent many times between changes: serialise it once
+  const serialised = new WeakMap<StatusDocument, string>();
+  const statusJson = (status: StatusDocument): string => {
+    let json = serialised.get(status);
+    if (json === undefined) serialised.set(status, (json = JSON.stringify(status)));
+    return json;
+  };
+  const reply = (socket: Socket, id: RequestId, status: StatusDocument): void =>
+    write(socket, `{"type":"status","data":{"id":${JSON.stringify(id)},"status":${statusJson(status)}}}\f`);
   const fail = (socket: Socket, id: RequestId | null, code: string, message: string): void => send(socket, { type: 'error', data: { id, code, message } });
 
   const handle = async (socket: Socket, request: Request): Promise<void> => {
@@ -160,7 +169,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
       case 'subscribe': {
         if (!unsubscribers.has(socket)) {
           socket.setTimeout(0); // subscribers stay connected on purpose
-          unsubscribers.set(socket, options.port.onStatusChange((status) => send(socket, { type: 'status-changed', data: { status } })));
+          unsubscribers.set(socket, options.port.onStatusChange((status) => write(socket, `{"type":"status-changed","data":{"status":${statusJson(status)}}}\f`)));
         }
         return reply(socket, request.id, options.port.getStatus());
       }

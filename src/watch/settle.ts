@@ -46,6 +46,11 @@ export interface SettleOptions<R extends string> {
   isLocked(): boolean;
   /** Called with each settled batch. */
   fire(batch: SettledBatch<R>): void;
+  /**
+   * Whether a reason counts for storm detection (default: every reason). The daemon's own
+   * writes (its outputs) must not: each sync would otherwise widen the next window.
+   */
+  countsForStorm?(reason: R): boolean;
   /** Called when a settled batch starts waiting for the lock. */
   onLockWait?(): void;
   /** Called when a lock outlived `lockCapMs` and the batch fired anyway. */
@@ -70,7 +75,9 @@ export function createSettler<R extends string>(options: SettleOptions<R>): Sett
   let reasons = new Set<R>();
   let paths = new Set<string>();
   let batchStart = 0;
+  /** When the last batch holding a storm-counting reason fired. */
   let lastFireAt = Number.NEGATIVE_INFINITY;
+  const counts = options.countsForStorm ?? (() => true);
   /** The quiet window of the current batch: settleMs after a pause, longer during storms. */
   let windowMs = options.settleMs;
   let lockSince = 0;
@@ -92,7 +99,7 @@ export function createSettler<R extends string>(options: SettleOptions<R>): Sett
     reasons = new Set();
     paths = new Set();
     phase = 'idle';
-    lastFireAt = clock.now();
+    if ([...batch.reasons].some(counts)) lastFireAt = clock.now();
     options.fire(batch);
   };
 
@@ -142,7 +149,7 @@ export function createSettler<R extends string>(options: SettleOptions<R>): Sett
       const now = clock.now();
       if (phase === 'idle') {
         batchStart = now;
-        windowMs = now - lastFireAt < windowMs ? Math.min(windowMs * 2, options.maxSettleMs) : options.settleMs;
+        windowMs = counts(reason) && now - lastFireAt < windowMs ? Math.min(windowMs * 2, options.maxSettleMs) : options.settleMs;
         startQuiet(windowMs);
       } else if (phase === 'quiet') {
         startQuiet(Math.min(windowMs, batchStart + options.maxSettleMs - now));

@@ -148,6 +148,8 @@ export async function watchSource(options: WatchSourceOptions): Promise<SourceWa
     lockRecheckMs: Math.max(25, Math.min(250, opts.settleMs)),
     clock: opts.clock,
     isLocked: () => lockFile !== null && existsSync(lockFile),
+    // our own publishes show up as 'output' right after each sync: they are not a storm
+    countsForStorm: (reason) => reason !== 'output',
     fire: (batch) => {
       logger.debug('(watch) change settled', { reasons: [...batch.reasons], paths: batch.paths.length });
       try {

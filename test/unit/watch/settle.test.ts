@@ -135,3 +135,29 @@ test('lengthens the quiet window while batches follow each other closely, and re
   clock.advance(75);
   t.is(fired.length, count + 1, 'after a pause the short window applies again');
 });
+
+test('reasons that do not count for storms (the daemon\'s own writes) never widen the window', (t) => {
+  const clock = new FakeClock();
+  const fired: number[] = [];
+  const settler = createSettler<string>({
+    settleMs: 75,
+    maxSettleMs: 1000,
+    lockCapMs: 10_000,
+    lockRecheckMs: 50,
+    clock,
+    isLocked: () => false,
+    fire: () => fired.push(clock.now()),
+    countsForStorm: (r) => r !== 'output',
+  });
+  for (let i = 0; i < 5; i++) {
+    const start = clock.now();
+    settler.note('source');
+    clock.advance(75);
+    t.is(fired.at(-1), start + 75, `change ${i} fires after the short window`);
+    // the sync that follows rewrites the outputs 20 ms later
+    clock.advance(20);
+    settler.note('output');
+    clock.advance(75);
+    clock.advance(10);
+  }
+});
