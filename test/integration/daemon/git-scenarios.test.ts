@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { daemonFixture, sampleBundle } from '../../helpers/daemon.js';
-import { CLI, git, GIT_ENV } from '../../helpers/e2e.js';
+import { CLI, eventually, git, GIT_ENV } from '../../helpers/e2e.js';
 
 const isFresh = (version: string) => (s: { state: string; secretsVersion: string | null }) => s.state === 'fresh' && s.secretsVersion === version;
 
@@ -135,9 +135,11 @@ test('an output deleted or edited by someone else is restored', async (t) => {
   await rm(envPath);
   await d.waitFor(() => existsSync(envPath), '.env restored');
   t.is(await d.readEnv(), original);
-  await writeFile(path.join(d.home, 'console-secrets.json'), '{"hacked":true}\n');
-  await d.waitFor((s) => s.state === 'fresh' && s.lastSync!.at > fresh.lastSync!.at, 'console restored');
-  t.true((await readFile(path.join(d.home, 'console-secrets.json'), 'utf8')).includes('SecretStore'));
+  const consolePath = path.join(d.home, 'console-secrets.json');
+  await writeFile(consolePath, '{"hacked":true}\n');
+  await eventually(async () => ((await readFile(consolePath, 'utf8')).includes('SecretStore') ? true : undefined), 20_000, 'console restored');
+  const after = await d.waitFor((s) => s.state === 'fresh', 'fresh after the restore');
+  t.true(after.lastSync!.at > fresh.lastSync!.at);
 });
 
 test('a SIGKILLed daemon leaves a stale socket that the next one removes, then re-checks freshness', async (t) => {

@@ -3,6 +3,7 @@
  * the temp dir, the keyring's own files, which gnome-keyring encrypts), not onto stdout/stderr,
  * not into any process's argv, not into the environment of a helper child process.
  */
+import { encrypt } from '../../../src/sops/index.js';
 import test from 'ava';
 import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -128,7 +129,7 @@ keyringTest('import, show and forget leave the secret in no file, output, argv o
   const teammate = await identityToRecipient(await generateX25519Identity());
   await execa('git', ['init', '-q', repo]);
   await writeFile(path.join(repo, '.sops.yaml'), `creation_rules:\n  - age: ${teammate}\n`);
-  await writeFile(path.join(repo, 'config', 'secrets.enc.yaml'), `a: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]\nsops:\n  age:\n    - recipient: ${teammate}\n`);
+  await writeFile(path.join(repo, 'config', 'secrets.enc.yaml'), await encrypt({ a: 'teammate-only-value' }, { format: 'yaml', recipients: [teammate] }));
   const env = { PATH: process.env.PATH ?? '', HOME: home, ...s.env };
 
   const imported = await runWatched(['identity', 'import'], `# public key: ${recipient}\n${line}\n`, env, repo);
