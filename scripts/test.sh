@@ -49,8 +49,11 @@ XDG_DATA_HOME="$KR/data" XDG_RUNTIME_DIR="$KR/run" MCP_SECRETS_KEYRING_PASSWORD=
     done
     export MCP_SECRETS_KEYRING=1
     npm test -- "$@"
-  ' bash "$@" 2> >(grep -v "Failed to set fd limit" >&2)
-RC=$?
+  ' bash "$@" 2> >(grep -v "Failed to set fd limit" >&2) | tee "$KR/out.log"
+RC=${PIPESTATUS[0]}
 set -e
 echo "test: suite finished in $((SECONDS - T2))s (total $((SECONDS - T0))s), exit $RC"
+# the closing line CI reads: "ava: N passed, N failed, N skipped" (or a failure when ava never ran)
+SUMMARY=$(grep -E '^ava: [0-9]+ passed, [0-9]+ failed' "$KR/out.log" | tail -1)
+echo "${SUMMARY:-ava: 0 passed, 1 failed, 0 skipped}"
 exit $RC
