@@ -43,9 +43,6 @@ export interface DaemonCoreDeps {
   onSecrets(values: string[]): void;
   /** Forget identities held in memory (purge). */
   onLock?(): void;
-  /** Recipients last seen by an earlier run (persisted), to raise RECIPIENTS_CHANGED across restarts. */
-  knownRecipients?: readonly string[] | null;
-  onRecipientsSeen?(recipients: readonly string[]): void;
 }
 
 export type Trigger = { reasons: readonly string[]; force?: boolean };
@@ -58,8 +55,12 @@ const STATE_FOR_CODE: Partial<Record<string, DaemonState>> = {
   E_KEYCHAIN: 'locked',
 };
 
-/** Reasons that move git's HEAD: the bundle bytes may be equal while its provenance changed. */
-const GIT_REASONS = new Set(['head', 'branch-ref']);
+/**
+ * Reasons that need a full sync even when the bundle bytes and outputs are unchanged: git's HEAD
+ * moved (the provenance in console-secrets.json may have changed), or `.sops.yaml` changed (its
+ * recipients are compared for the RECIPIENTS_CHANGED notice).
+ */
+const FULL_SYNC_REASONS = new Set(['head', 'branch-ref', 'sops-config']);
 
 export class DaemonCore {
   private state: DaemonState = 'starting';
@@ -70,7 +71,8 @@ export class DaemonCore {
   private identity: { source: IdentitySource; recipients: string[] } = { source: 'none', recipients: [] };
   private notices: StatusNotice[] = [];
   private manualLock: { reason: string; since: string } | null = null;
-  private knownRecipients: readonly string[] | null;
+  /** Recipient sets seen at the last good sync: the bundle's and `.sops.yaml`'s (null: not seen yet). */
+  private knownRecipients: { bundle: readonly string[] | null; config: readonly string[] | null } = { bundle: null, config: null };
 
   private running: Promise<void> | null = null;
   private queued: { force: boolean; waiters: (() => void)[]; reasons: Set<string> } | null = null;
@@ -80,9 +82,7 @@ export class DaemonCore {
   private inFlight = 0;
   private maxInFlight = 0;
 
-  constructor(private readonly deps: DaemonCoreDeps) {
-    this.knownRecipients = deps.knownRecipients ?? null;
-  }
+  constructor(private readonly deps: DaemonCoreDeps) {}
 
   /** How many full syncs ran, and the most that ever ran at once (for tests and the benchmark; must be 1). */
   get stats(): { syncs: number; maxConcurrent: number } {
@@ -137,7 +137,7 @@ export class DaemonCore {
     this.sourceExists = probe.sourceExists;
     this.sourceSha256 = probe.sourceSha256;
     this.cached = null;
-    if (!force && this.isIntact(probe) && ![...reasons].some((r) => GIT_REASONS.has(r))) {
+    if (!force && this.isIntact(probe) && ![...reasons].some((r) => FULL_SYNC_REASONS.has(r))) {
       if (this.state !== 'fresh') this.setState('fresh');
       this.deps.logger.debug('bundle and outputs unchanged; nothing to do', { reasons: [...reasons] });
       return;
@@ -155,7 +155,7 @@ export class DaemonCore {
       this.sourceSha256 = result.sourceSha256;
       this.identity = result.identity;
       this.deps.onSecrets(result.secretValues);
-      this.noteRecipients(result.bundleRecipients);
+      this.noteRecipients(result.bundleRecipients, result.sopsConfigRecipients);
       this.lastSync = {
         at: this.deps.now().toISOString(),
         ok: true,
@@ -199,14 +199,18 @@ export class DaemonCore {
     return good.outputs.every((o, i) => probe.outputSha256[i] === o.sha256);
   }
 
-  private noteRecipients(current: readonly string[]): void {
-    const notice = recipientsNotice(this.knownRecipients, current, this.deps.now());
-    if (notice) {
+  private noteRecipients(bundle: readonly string[], config: readonly string[] | null): void {
+    const now = this.deps.now();
+    const changes = [
+      recipientsNotice(this.knownRecipients.bundle, bundle, now),
+      config === null ? null : recipientsNotice(this.knownRecipients.config, config, now, "the age recipients in .sops.yaml"),
+    ].filter((n): n is StatusNotice => n !== null);
+    if (changes.length > 0) {
+      const notice: StatusNotice = { code: 'RECIPIENTS_CHANGED', message: changes.map((c) => c.message).join('; '), since: now.toISOString() };
       this.notices = [...this.notices.filter((n) => n.code !== notice.code), notice];
-      this.deps.logger.warn('the bundle recipients changed: review and run `mcp-secrets status --ack`', { code: notice.code });
+      this.deps.logger.warn('recipients changed: review and run `mcp-secrets status --ack`', { code: notice.code });
     }
-    this.knownRecipients = [...current];
-    this.deps.onRecipientsSeen?.(current);
+    this.knownRecipients = { bundle: [...bundle], config: config === null ? this.knownRecipients.config : [...config] };
   }
 
   /** `sync` over IPC or SIGHUP: a full sync now (also clears a lock set by purge). */

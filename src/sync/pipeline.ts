@@ -22,6 +22,7 @@ import { publish } from '../publish/publisher.js';
 import type { IdentitySource } from '../ipc/status.js';
 import type { SyncSuccess } from './types.js';
 import { noIdentityError } from '../identity/resolve.js';
+import { readSopsConfigRecipients } from '../identity/recipients.js';
 
 /** Bundles larger than this are refused before parsing: a secrets bundle is kilobytes. */
 const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
@@ -121,11 +122,12 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
   // part. A conflict is still reported first, whatever the decrypt made of the markers.
   const conflictP = conflictState(plan.repo, plan.sourceRel, bytes);
   const originP = provenance(plan.repo, plan.sourceRel);
+  const configP = readSopsConfigRecipients(plan.repo);
   const opened = openBundle(plan, bytes, deps).then(
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );
-  const [conflict, origin, result] = await Promise.all([conflictP, originP, opened]);
+  const [conflict, origin, sopsConfigRecipients, result] = await Promise.all([conflictP, originP, configP, opened]);
   if (conflict.conflicted) {
     throw new AppError('E_CONFLICT', `${plan.sourceRel} is in a merge conflict (${conflict.reason === 'unmerged' ? 'unmerged in the git index' : 'conflict markers in the file'})`, {
       hint: 'resolve it (e.g. `git checkout --theirs` or re-edit with sops), then commit; the outputs keep their last good values meanwhile',
@@ -165,6 +167,7 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
       recipients: lookup.identities.filter((i) => metadata.ageRecipients.includes(i.recipient)).map((i) => i.recipient),
     },
     bundleRecipients: metadata.ageRecipients,
+    sopsConfigRecipients,
     durationMs: performance.now() - started,
     // the version is public (it is in the status document); everything else is masked in logs
     secretValues: entries.filter((e) => e.name !== 'MCP_SECRETS_VERSION').map((e) => e.value),

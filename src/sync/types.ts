@@ -17,6 +17,8 @@ export interface SyncSuccess {
   identity: { source: IdentitySource; recipients: string[] };
   /** The age recipients the bundle is encrypted to (public keys). */
   bundleRecipients: string[];
+  /** The age recipients `.sops.yaml` lists (null when the repo has none). */
+  sopsConfigRecipients: string[] | null;
   durationMs: number;
   /**
    * The decrypted values, kept only in memory so the log redactor can mask them.

@@ -42,7 +42,7 @@ export function sampleBundle(version: string, extra: Record<string, unknown> = {
   };
 }
 
-export async function daemonFixture(t: ExecutionContext, opts: { identityInEnv?: boolean; keychain?: boolean } = {}): Promise<DaemonFixture> {
+export async function daemonFixture(t: ExecutionContext, opts: { identityInEnv?: boolean; keychain?: boolean; env?: Record<string, string> } = {}): Promise<DaemonFixture> {
   const dir = await tempDir(t, 'mcpd-');
   const repo = await initRepo(path.join(dir, 'repo'));
   const home = path.join(dir, 'home');
@@ -52,7 +52,7 @@ export async function daemonFixture(t: ExecutionContext, opts: { identityInEnv?:
   const identity = await generateIdentity();
   const recipient = await identityToRecipient(identity);
   await writeFile(path.join(repo, '.sops.yaml'), `creation_rules:\n  - path_regex: config/secrets\\.enc\\.yaml$\n    age: ${recipient}\n`);
-  const env = isolatedEnv(dir, opts.identityInEnv === false ? {} : { SOPS_AGE_KEY: identity }, { keychain: opts.keychain });
+  const env = isolatedEnv(dir, { ...(opts.identityInEnv === false ? {} : { SOPS_AGE_KEY: identity }), ...opts.env }, { keychain: opts.keychain });
 
   const fixture: DaemonFixture = {
     dir,

@@ -7,7 +7,7 @@ import type { StatusDocument } from '../../../src/ipc/status.js';
 
 /** A fake world: the "disk" is two variables, and runSync is a function the test controls. */
 function world() {
-  const disk = { source: 'sha-a' as string | null, outputs: [null, null] as (string | null)[], recipients: ['age1aaa'] };
+  const disk = { source: 'sha-a' as string | null, outputs: [null, null] as (string | null)[], recipients: ['age1aaa'], config: ['age1aaa'] as string[] | null };
   let fail: AppError | null = null;
   let running = 0;
   let maxRunning = 0;
@@ -39,6 +39,7 @@ function world() {
           warnings: [],
           identity: { source: 'env', recipients: ['age1aaa'] },
           bundleRecipients: [...disk.recipients],
+          sopsConfigRecipients: disk.config,
           durationMs: 1,
           secretValues: ['super-secret-value'],
         };
@@ -219,4 +220,15 @@ test('never puts a decrypted value in the status document', async (t) => {
   await w.core.trigger({ reasons: ['startup'], force: true });
   t.false(JSON.stringify(w.core.status()).includes('super-secret-value'));
   t.deepEqual(w.secrets[0], ['super-secret-value']);
+});
+
+test('raises RECIPIENTS_CHANGED when .sops.yaml changes its recipients, even with the same bundle', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  w.disk.config = ['age1aaa', 'age1newcomer'];
+  await w.core.trigger({ reasons: ['sops-config'] });
+  const notice = w.core.status().notices.find((n) => n.code === 'RECIPIENTS_CHANGED');
+  t.truthy(notice);
+  t.regex(notice!.message, /\.sops\.yaml changed \(added age1newcomer\)/);
+  t.is(w.core.status().state, 'fresh');
 });
