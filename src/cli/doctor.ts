@@ -168,12 +168,12 @@ async function checkService(ctx: Context): Promise<Check> {
 async function checkBinaries(ctx: Context): Promise<Check[]> {
   const out: Check[] = [];
   for (const [bin, why] of [
-    ['sops', 'needed to edit the bundle (and for bundles with only PGP/KMS keys)'],
+    ['sops', 'needed to edit the bundle, and for bundles with only PGP/KMS keys'],
     ['age', 'optional: the reference age CLI'],
     ['gitleaks', 'optional: the security scan of the runbook'],
   ] as const) {
     const r = await execa('sh', ['-c', `command -v ${bin}`], { reject: false, env: ctx.io.env as Record<string, string> });
-    out.push(r.exitCode === 0 ? ok(`bin:${bin}`, `${bin} found at ${r.stdout.trim()}`) : warn(`bin:${bin}`, `${bin} not found (${why})`, `install ${bin}`));
+    out.push(r.exitCode === 0 ? ok(`bin:${bin}`, `${bin} found at ${r.stdout.trim()}`) : warn(`bin:${bin}`, `${bin} not found: ${why}`, `install ${bin}`));
   }
   return out;
 }

@@ -66,7 +66,7 @@ export async function createSampleRepo(dir: string, version: string): Promise<{ 
     path.join(repo, '.sops.yaml'),
     `creation_rules:\n  - path_regex: config/secrets\\.enc\\.yaml$\n    age: ${recipient}\n`,
   );
-  await writeFile(path.join(repo, '.gitignore'), '.env\nkeys.txt\n');
+  await writeFile(path.join(repo, '.gitignore'), '.env\nconsole-secrets.json\nkeys.txt\n*.dec.*\n');
   const sample = { repo, bundle: path.join(repo, 'config', 'secrets.enc.yaml'), identity, recipient };
   const document = sampleDocument(version);
   await writeBundle(sample, document);
