@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { encrypt } from '../../src/sops/index.js';
-import { daemonFixture, sampleBundle, type DaemonFixture } from '../helpers/daemon.js';
+import { daemonFixture, keychainDaemonFixture, sampleBundle, type DaemonFixture } from '../helpers/daemon.js';
 import { git, isolatedEnv, runCli, tempDir } from '../helpers/e2e.js';
-import { keyringTests, startKeyringSession } from '../helpers/keyring.js';
+import { keyringTests } from '../helpers/keyring.js';
 import type { Check } from '../../src/cli/doctor.js';
 
 const keyringTest = await keyringTests();
@@ -20,12 +20,7 @@ async function cli(d: DaemonFixture, args: string[], env: Record<string, string>
 }
 
 keyringTest('purge wipes the outputs and the keychain, locks the daemon, and a new import plus sync --daemon resumes', async (t) => {
-  const session = await startKeyringSession('unlocked');
-  t.teardown(() => session.stop());
-  const d = await daemonFixture(t, { identityInEnv: false, keychain: true, env: { ...session.env } });
-  await d.commitBundle(sampleBundle('v1'), 'v1');
-  const imported = await cli(d, ['identity', 'import'], d.env, d.identity + '\n');
-  t.is(imported.code, 0, imported.stderr);
+  const { d } = await keychainDaemonFixture(t);
   await d.start();
   const fresh = await d.waitFor((s) => s.state === 'fresh', 'fresh from the keychain');
   t.is(fresh.identity.source, 'keychain');
@@ -54,11 +49,7 @@ keyringTest('purge wipes the outputs and the keychain, locks the daemon, and a n
 });
 
 keyringTest('purge --keep-identity wipes the outputs only', async (t) => {
-  const session = await startKeyringSession('unlocked');
-  t.teardown(() => session.stop());
-  const d = await daemonFixture(t, { identityInEnv: false, keychain: true, env: { ...session.env } });
-  await d.commitBundle(sampleBundle('v1'), 'v1');
-  t.is((await cli(d, ['identity', 'import'], d.env, d.identity + '\n')).code, 0);
+  const { d } = await keychainDaemonFixture(t);
   t.is((await cli(d, ['sync'])).code, 0);
   const r = await cli(d, ['purge', '--keep-identity']);
   t.is(r.code, 0, r.stderr);

@@ -10,22 +10,14 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { encrypt } from '../../../src/sops/index.js';
 import { subscribe } from '../../../src/ipc/client.js';
 import type { StatusDocument } from '../../../src/ipc/status.js';
-import { daemonFixture, sampleBundle, type DaemonFixture } from '../../helpers/daemon.js';
-import { git, runCli } from '../../helpers/e2e.js';
-import { keyringTests, startKeyringSession } from '../../helpers/keyring.js';
+import { daemonFixture, keychainDaemonFixture, sampleBundle } from '../../helpers/daemon.js';
+import { git } from '../../helpers/e2e.js';
+import { keyringTests } from '../../helpers/keyring.js';
 
 const keyringTest = await keyringTests();
 
-async function cli(d: DaemonFixture, args: string[], input?: string) {
-  return runCli([...args, '--repo', d.repo, '--home', d.home, '--socket', d.socket], { env: d.env, cwd: d.repo, input });
-}
-
 keyringTest('after a re-key the daemon goes locked with E_IDENTITY_MISMATCH; importing the new key makes it fresh without a restart', async (t) => {
-  const session = await startKeyringSession('unlocked');
-  t.teardown(() => session.stop());
-  const d = await daemonFixture(t, { identityInEnv: false, keychain: true, env: { ...session.env } });
-  await d.commitBundle(sampleBundle('v1'), 'v1');
-  t.is((await cli(d, ['identity', 'import'], d.identity + '\n')).code, 0);
+  const { d, cli } = await keychainDaemonFixture(t);
   await d.start();
   const first = await d.waitFor((s) => s.state === 'fresh', 'fresh');
   t.is(first.identity.source, 'keychain');
@@ -42,7 +34,7 @@ keyringTest('after a re-key the daemon goes locked with E_IDENTITY_MISMATCH; imp
   t.true(locked.lastSync!.error!.message.includes(newRecipient), 'names the recipient it needs');
   t.true(locked.lastSync!.error!.message.includes('mcp-secrets identity import'), 'says how to fix it');
 
-  const imported = await cli(d, ['identity', 'import'], newKey + '\n');
+  const imported = await cli(['identity', 'import'], newKey + '\n');
   t.is(imported.code, 0, imported.stderr);
   t.regex(imported.stdout, /the running daemon re-read the keychain: fresh/);
   const fresh = await d.status();
@@ -51,15 +43,11 @@ keyringTest('after a re-key the daemon goes locked with E_IDENTITY_MISMATCH; imp
 });
 
 keyringTest('forgetting every identity and asking for a sync gives locked with E_NO_IDENTITY', async (t) => {
-  const session = await startKeyringSession('unlocked');
-  t.teardown(() => session.stop());
-  const d = await daemonFixture(t, { identityInEnv: false, keychain: true, env: { ...session.env } });
-  await d.commitBundle(sampleBundle('v1'), 'v1');
-  t.is((await cli(d, ['identity', 'import'], d.identity + '\n')).code, 0);
+  const { d, cli } = await keychainDaemonFixture(t);
   await d.start();
   await d.waitFor((s) => s.state === 'fresh', 'fresh');
-  t.is((await cli(d, ['identity', 'forget', '--all'])).code, 0);
-  const r = await cli(d, ['sync', '--daemon', '--json']);
+  t.is((await cli(['identity', 'forget', '--all'])).code, 0);
+  const r = await cli(['sync', '--daemon', '--json']);
   t.is(r.code, 2);
   const status = JSON.parse(r.stdout) as StatusDocument;
   t.is(status.state, 'locked');
@@ -79,11 +67,7 @@ keyringTest('without a D-Bus session the daemon starts, serves status, and expla
 });
 
 keyringTest('with a locked keyring collection the daemon does not crash and says the collection is locked', async (t) => {
-  const session = await startKeyringSession('unlocked');
-  t.teardown(() => session.stop());
-  const d = await daemonFixture(t, { identityInEnv: false, keychain: true, env: { ...session.env } });
-  await d.commitBundle(sampleBundle('v1'), 'v1');
-  t.is((await cli(d, ['identity', 'import'], d.identity + '\n')).code, 0);
+  const { d, session } = await keychainDaemonFixture(t);
   await session.lock();
   await d.start();
   const locked = await d.waitFor((s) => s.state === 'locked', 'locked');
@@ -93,12 +77,8 @@ keyringTest('with a locked keyring collection the daemon does not crash and says
 });
 
 keyringTest('a key from the keychain is in no file, log line, IPC reply, argv or the daemon environment', async (t) => {
-  const session = await startKeyringSession('unlocked');
-  t.teardown(() => session.stop());
-  const d = await daemonFixture(t, { identityInEnv: false, keychain: true, env: { ...session.env } });
-  await d.commitBundle(sampleBundle('v1'), 'v1');
-  t.is((await cli(d, ['identity', 'import'], d.identity + '\n')).code, 0);
-  t.is((await cli(d, ['identity', 'show'])).code, 0);
+  const { d, cli } = await keychainDaemonFixture(t);
+  t.is((await cli(['identity', 'show'])).code, 0);
   await d.start();
   const replies: StatusDocument[] = [await d.waitFor((s) => s.state === 'fresh', 'fresh')];
   const sub = subscribe((s) => replies.push(s), { socketPath: d.socket });
