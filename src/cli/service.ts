@@ -181,20 +181,28 @@ export function createServiceCommand(overrides: Partial<ServiceCommandDeps> = {}
   };
 }
 
-/** Polls the daemon's socket until it answers (any state), or null at the timeout. */
+/** States a just-started daemon passes through before its first sync has an outcome. */
+const SETTLING = new Set(['starting', 'syncing']);
+
+/**
+ * Polls the daemon's socket until its first sync has an outcome (fresh, locked, error …), so that
+ * install reports that outcome rather than "syncing". At the timeout: the last status it answered
+ * with, or null when it never answered.
+ */
 async function waitForDaemon(opts: { timeoutMs: number; socket: string }): Promise<StatusDocument | null> {
   const { getStatus } = await import('../ipc/client.js');
   const deadline = Date.now() + opts.timeoutMs;
+  let last: StatusDocument | null = null;
   while (Date.now() < deadline) {
     try {
-      const status = await getStatus({ socketPath: opts.socket, timeoutMs: 1_000 });
-      if (status.state !== 'starting') return status;
+      last = await getStatus({ socketPath: opts.socket, timeoutMs: 1_000 });
+      if (!SETTLING.has(last.state)) return last;
     } catch {
       // not up yet
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return null;
+  return last;
 }
 
 export default createServiceCommand({ waitForDaemon });

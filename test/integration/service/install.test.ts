@@ -34,6 +34,12 @@ async function sandbox(t: { teardown(fn: () => Promise<void>): void }, mode = 'o
   return { home, repo, tools, env, unit: path.join(home, '.config', 'systemd', 'user', 'mcp-secrets.service') };
 }
 
+/** `service` without the IPC wait: these tests are about files and systemctl calls, not the daemon. */
+const offline = createServiceCommand();
+function service(sub: string, values: CommandInput['values'], io: ReturnType<typeof captureIo>): Promise<number> {
+  return offline.run({ values, positionals: [sub] }, io);
+}
+
 const INSTALL_CALLS = [
   ['systemctl', '--user', 'daemon-reload'],
   ['systemctl', '--user', 'enable', '--now', 'mcp-secrets.service'],
@@ -59,7 +65,7 @@ test('a dry run prints the unit and the commands and touches nothing', async (t)
 test('install writes the unit and runs exactly daemon-reload and enable --now; again, it rewrites nothing', async (t) => {
   const s = await sandbox(t);
   const io = captureIo(s.env, s.repo);
-  t.is(await runCli(['service', 'install', '--no-wait', '--repo', s.repo], io), 0, io.err());
+  t.is(await service('install', { repo: s.repo }, io), 0, io.err());
   const info = await stat(s.unit);
   t.is(info.mode & 0o777, 0o644);
   const unit = await readFile(s.unit, 'utf8');
@@ -71,7 +77,7 @@ test('install writes the unit and runs exactly daemon-reload and enable --now; a
   t.deepEqual((await readdir(path.dirname(s.unit))).sort(), ['mcp-secrets.service'], 'no temp file left');
 
   const again = captureIo(s.env, s.repo);
-  t.is(await runCli(['service', 'install', '--no-wait', '--repo', s.repo], again), 0);
+  t.is(await service('install', { repo: s.repo }, again), 0);
   const after = await stat(s.unit);
   t.is(after.ino, info.ino);
   t.is(after.mtimeMs, info.mtimeMs);
@@ -81,15 +87,15 @@ test('install writes the unit and runs exactly daemon-reload and enable --now; a
 
 test('install with a changed home rewrites the unit and restarts the running service', async (t) => {
   const s = await sandbox(t);
-  t.is(await runCli(['service', 'install', '--no-wait', '--repo', s.repo], captureIo(s.env, s.repo)), 0);
-  t.is(await runCli(['service', 'install', '--no-wait', '--repo', s.repo, '--home', path.join(s.home, 'other')], captureIo(s.env, s.repo)), 0);
+  t.is(await service('install', { repo: s.repo }, captureIo(s.env, s.repo)), 0);
+  t.is(await service('install', { repo: s.repo, home: path.join(s.home, 'other') }, captureIo(s.env, s.repo)), 0);
   t.true((await readFile(s.unit, 'utf8')).includes(`"--home" "${path.join(s.home, 'other')}"`));
   t.deepEqual((await s.tools.calls()).slice(2), [...INSTALL_CALLS, ['systemctl', '--user', 'restart', 'mcp-secrets.service']]);
 });
 
 test('uninstall disables and stops the service, removes the unit and reloads', async (t) => {
   const s = await sandbox(t);
-  t.is(await runCli(['service', 'install', '--no-wait', '--repo', s.repo], captureIo(s.env, s.repo)), 0);
+  t.is(await service('install', { repo: s.repo }, captureIo(s.env, s.repo)), 0);
   const io = captureIo(s.env, s.repo);
   t.is(await runCli(['service', 'uninstall'], io), 0);
   await t.throwsAsync(stat(s.unit), { code: 'ENOENT' });
@@ -106,7 +112,7 @@ test('uninstall disables and stops the service, removes the unit and reloads', a
 test('without a user manager, install explains, prints the manual command and leaves nothing behind', async (t) => {
   const s = await sandbox(t, 'nobus');
   const io = captureIo(s.env, s.repo);
-  t.is(await runCli(['service', 'install', '--no-wait', '--repo', s.repo], io), 2);
+  t.is(await runCli(['service', 'install', '--repo', s.repo], io), 2);
   t.regex(io.err(), /systemd --user is not available \(systemctl said: Failed to connect to bus: No medium found\); nothing was installed/);
   t.true(io.err().includes(`daemon --repo '${s.repo}' --home ${path.join(s.home, '.mcp')}`));
   t.regex(io.err(), /nohup /);
