@@ -183,7 +183,8 @@ async function checkGitignore(ctx: Context): Promise<Check> {
   const probes = ['.env', 'console-secrets.json', 'keys.txt', 'config/secrets.dec.yaml'];
   const notIgnored: string[] = [];
   for (const p of probes) {
-    const r = await execa('git', ['-C', ctx.repo, 'check-ignore', '-q', '--no-index', p], { reject: false });
+    // the user's git config (core.excludesFile) counts too: run git in the caller's environment
+    const r = await execa('git', ['-C', ctx.repo, 'check-ignore', '-q', '--no-index', p], { reject: false, env: ctx.io.env as Record<string, string>, extendEnv: false });
     if (r.exitCode !== 0) notIgnored.push(p);
   }
   return notIgnored.length === 0

@@ -8,7 +8,7 @@
  */
 import { execa } from 'execa';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
-import { readFile, writeFile, rename, mkdir, unlink } from 'node:fs/promises';
+import { access, readFile, writeFile, rename, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, EXIT } from '../errors.js';
 import { resolveCommonOptions } from '../config/options.js';
@@ -49,6 +49,18 @@ async function writeAtomically(file: string, bytes: Uint8Array | string): Promis
   } catch (error) {
     await unlink(temp).catch(() => undefined);
     throw new AppError('E_WRITE', `cannot write ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { hint: 'check the repo is writable', cause: error });
+  }
+}
+
+/** `rotation-<date>.md`, or `rotation-<date>-2.md`… when a rotation already ran that day: evidence is never overwritten. */
+async function unusedEvidencePath(dir: string, date: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const candidate = path.join(dir, `rotation-${date}${n === 1 ? '' : `-${n}`}.md`);
+    try {
+      await access(candidate);
+    } catch {
+      return candidate;
+    }
   }
 }
 
@@ -98,15 +110,19 @@ export async function runRotate(input: CommandInput, io: CliIo): Promise<number>
     sopsConfig = null;
   }
   const date = now.toISOString().slice(0, 10);
-  const evidencePath = path.join(repo, 'docs', 'evidence', ticket, `rotation-${date}.md`);
+  const evidencePath = await unusedEvidencePath(path.join(repo, 'docs', 'evidence', ticket), date);
+
+  // Everything that can fail on the repo's content is computed before the key is handed over,
+  // so a bad .sops.yaml never leaves an operator holding a key nothing uses.
+  const rewritten = sopsConfig === null ? null : rewriteSopsConfig(sopsConfig, plan.sourceRel, metadata.ageRecipients, recipients);
 
   const planLines = [
     `rotate ${plan.sourceRel} for ${ticket}:`,
     `  recipients: ${metadata.ageRecipients.join(', ')}`,
     `          →  ${recipients.join(', ')}`,
-    `  data key: ${rotateDataKey ? 'new (every value re-encrypted)' : 'kept, re-wrapped for the new recipients'}`,
+    `  data key: ${rotateDataKey ? 'new (every value re-encrypted)' : 'kept, re-wrapped for the new recipients (after a leak, use --rotate-data-key)'}`,
     `  MCP_SECRETS_VERSION: ${versionBefore === undefined ? '(none)' : String(versionBefore)} → ${versionAfter}`,
-    `  .sops.yaml: ${sopsConfig === null ? 'absent (not written)' : 'age recipients updated, other rules and comments kept'}`,
+    `  .sops.yaml: ${rewritten === null ? 'absent (not written)' : `age recipients updated in ${rewritten.changedRules} rule(s), other rules and comments kept`}`,
     `  evidence: ${path.relative(repo, evidencePath)}`,
   ];
   if (dryRun) {
@@ -114,14 +130,27 @@ export async function runRotate(input: CommandInput, io: CliIo): Promise<number>
     return EXIT.OK;
   }
 
+  const after = await updateRecipients(before, {
+    format,
+    identities: opening.map((i) => i.line),
+    recipients,
+    rotateDataKey,
+    path: plan.sourceRel,
+    edit: (doc) => void doc.set('MCP_SECRETS_VERSION', versionAfter),
+  });
+
   // 1. hand the new secret over before anything depends on it
   let storedWith = 'given recipient(s); no key generated here';
   if (identity) {
     const storeCmd = input.values['store-cmd'];
     if (typeof storeCmd === 'string' && storeCmd.length > 0) {
-      const r = await execa('sh', ['-c', storeCmd], { input: `${identity}\n`, reject: false, timeout: 60_000, env: { ...io.env } as Record<string, string> });
+      // the vault command needs none of the old keys: only the new one, on stdin
+      const { SOPS_AGE_KEY: _oldKey, ...env } = io.env;
+      const r = await execa('sh', ['-c', storeCmd], { input: `${identity}\n`, reject: false, timeout: 60_000, env: env as Record<string, string>, extendEnv: false });
       if (r.exitCode !== 0) {
-        throw new AppError('E_WRITE', `--store-cmd failed with exit code ${r.exitCode}; nothing was changed`, { hint: 'check the command (it gets the secret key on stdin)' });
+        throw new AppError('E_WRITE', `--store-cmd failed with exit code ${r.exitCode ?? 'none (killed or timed out)'}; nothing was changed`, {
+          hint: 'check the command (it gets the new secret key on stdin), then run rotate again',
+        });
       }
       storedWith = 'stored in the vault by --store-cmd (the key went on its stdin)';
     } else {
@@ -133,19 +162,8 @@ export async function runRotate(input: CommandInput, io: CliIo): Promise<number>
   }
 
   // 2. the bundle, then .sops.yaml
-  const after = await updateRecipients(before, {
-    format,
-    identities: opening.map((i) => i.line),
-    recipients,
-    rotateDataKey,
-    path: plan.sourceRel,
-    edit: (doc) => void doc.set('MCP_SECRETS_VERSION', versionAfter),
-  });
   await writeAtomically(plan.sourceAbs, after);
-  if (sopsConfig !== null) {
-    const rewritten = rewriteSopsConfig(sopsConfig, plan.sourceRel, metadata.ageRecipients, recipients);
-    await writeAtomically(sopsConfigPath, rewritten.text);
-  }
+  if (rewritten !== null) await writeAtomically(sopsConfigPath, rewritten.text);
 
   // 3. the evidence
   await mkdir(path.dirname(evidencePath), { recursive: true });
@@ -164,6 +182,7 @@ export async function runRotate(input: CommandInput, io: CliIo): Promise<number>
       dataKeyRotated: rotateDataKey,
       storedWith,
     }),
+    { flag: 'wx' },
   );
   io.stdout(
     `${planLines.join('\n')}\ndone. next: open a PR with two reviews, have everyone run \`mcp-secrets identity import\` with the new key, update CI's SOPS_AGE_KEY, then revoke the old key in the vault.\n`,
