@@ -38,7 +38,7 @@ export async function runSync(input: CommandInput, io: CliIo): Promise<number> {
   let resolved: IdentityLookup | null = null;
   const identities = async (): Promise<IdentityLookup> => (resolved ??= await lookup());
   if (ci && (await identities()).identities.length === 0) {
-    const line = 'skipped: no age identity configured (SOPS_AGE_KEY unset, no key file, nothing in the keychain); outputs left as they were';
+    const line = 'skipped: no age identity configured (SOPS_AGE_KEY unset or empty, no key file; CI mode does not use the keychain); outputs left as they were';
     if (options.json) io.stdout(JSON.stringify({ ok: true, skipped: true, reason: line }) + '\n');
     else io.stdout(`mcp-secrets: ${line}\n`);
     return EXIT.OK;
