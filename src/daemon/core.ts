@@ -203,7 +203,7 @@ export class DaemonCore {
     const now = this.deps.now();
     const changes = [
       recipientsNotice(this.knownRecipients.bundle, bundle, now),
-      config === null ? null : recipientsNotice(this.knownRecipients.config, config, now, "the age recipients in .sops.yaml"),
+      config === null ? null : recipientsNotice(this.knownRecipients.config, config, now, ".sops.yaml's age recipients"),
     ].filter((n): n is StatusNotice => n !== null);
     if (changes.length > 0) {
       const notice: StatusNotice = { code: 'RECIPIENTS_CHANGED', message: changes.map((c) => c.message).join('; '), since: now.toISOString() };

@@ -1,138 +1,220 @@
 /**
- * `mcp-secrets rotate` end to end, in a temp git repo, with the built CLI: the old key is locked
- * out, the new one opens, values survive, `.sops.yaml` keeps its other rules and comments, the
- * evidence file carries no secret, and the result decrypts with the independent sops-age too.
+ * `mcp-secrets rotate` end to end: the built CLI on a real git repo, checked with our engine, the
+ * `sops-age` oracle, the reference `age` binary and `mcp-secrets sync` itself.
  */
 import test from 'ava';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { access, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseDocument } from 'yaml';
 import { decryptSops } from 'sops-age';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { decrypt, encrypt, toOrderedJson } from '../../src/sops/index.js';
-import { git, initRepo, isolatedEnv, runCli, tempDir } from '../helpers/e2e.js';
+import { inspect } from '../../src/sops/index.js';
+import { git, runCli } from '../helpers/e2e.js';
+import {
+  BUNDLE_REL,
+  PLAIN,
+  SECRET_VALUES,
+  ciphertexts,
+  dataKeyWithAgeCli,
+  decryptWith,
+  filesContaining,
+  newKey,
+  secretKeyIn,
+  teamRepo,
+  type TeamRepo,
+} from '../helpers/runbook.js';
 
-const VALUES = { MCP_SECRETS_VERSION: '2026.11.3', openai: { api_key: 'sk-rotate-test-openai-0123456789' }, OPS_TOKEN: 'ops-rotate-test-token-abcdef' };
-const SOPS_YAML = (recipient: string) => `# policy: changes need the security team
-creation_rules:
-  # the MCP bundle
-  - path_regex: config/secrets\\.enc\\.yaml$
-    age: ${recipient}
-  # another project's files, untouched
-  - path_regex: other/.*\\.yaml$
-    pgp: 0123456789ABCDEF
-`;
+const TICKET = 'TASK-OPS-301';
 
-async function rotationRepo(t: Parameters<typeof tempDir>[0]) {
-  const dir = await tempDir(t);
-  const repo = await initRepo(path.join(dir, 'repo'));
-  await mkdir(path.join(repo, 'config'));
-  const oldKey = await generateIdentity();
-  const oldRecipient = await identityToRecipient(oldKey);
-  await writeFile(path.join(repo, '.sops.yaml'), SOPS_YAML(oldRecipient));
-  await writeFile(path.join(repo, 'config', 'secrets.enc.yaml'), await encrypt(VALUES, { format: 'yaml', recipients: [oldRecipient] }));
-  await git(repo, ['add', '-A']);
-  await git(repo, ['commit', '-qm', 'bundle']);
-  const bundle = path.join(repo, 'config', 'secrets.enc.yaml');
-  return { dir, repo, bundle, oldKey, oldRecipient, env: isolatedEnv(dir, { SOPS_AGE_KEY: oldKey }) };
+function rotate(r: TeamRepo, args: string[] = [], extraEnv: Record<string, string> = {}) {
+  return runCli(['rotate', '--ticket', TICKET, '--repo', r.repo, ...args], { env: r.env({ SOPS_AGE_KEY: r.keyA.line, ...extraEnv }), cwd: r.repo });
 }
 
-function newKeyFrom(stdout: string): string {
-  const line = stdout.split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1'));
-  if (!line) throw new Error('no new key printed');
-  return line;
+function sync(r: TeamRepo, keyLine: string) {
+  return runCli(['sync', '--repo', r.repo, '--home', r.home], { env: r.env({ SOPS_AGE_KEY: keyLine }) });
 }
 
-test('rotate replaces the key: old one locked out, new one opens, values kept, version bumped, evidence written', async (t) => {
-  const r0 = await rotationRepo(t);
-  const r = await runCli(['rotate', '--ticket', 'TASK-OPS-301'], { env: r0.env, cwd: r0.repo });
-  t.is(r.code, 0, r.stderr);
-  const newKey = newKeyFrom(r.stdout);
-  t.is(r.stdout.split(newKey).length, 2, 'the new key is printed exactly once');
-  const newRecipient = await identityToRecipient(newKey);
+async function evidenceFiles(r: TeamRepo): Promise<string[]> {
+  try {
+    return (await readdir(path.join(r.repo, 'docs', 'evidence', TICKET))).map((f) => path.join(r.repo, 'docs', 'evidence', TICKET, f));
+  } catch {
+    return [];
+  }
+}
 
-  const bytes = await readFile(r0.bundle);
-  await t.throwsAsync(decrypt(bytes, { format: 'yaml', identities: [r0.oldKey] }), { message: /age|identity|recipient/i });
-  const opened = await decrypt(bytes, { format: 'yaml', identities: [newKey] });
-  const plain = JSON.parse(toOrderedJson(opened)) as typeof VALUES;
-  t.is(plain.openai.api_key, VALUES.openai.api_key);
-  t.is(plain.OPS_TOKEN, VALUES.OPS_TOKEN);
-  t.regex(plain.MCP_SECRETS_VERSION, /^\d{4}\.\d{2}\.\d+$/);
-  t.not(plain.MCP_SECRETS_VERSION, VALUES.MCP_SECRETS_VERSION);
+function recipientsOf(text: string): string[] {
+  return inspect(text, { format: 'yaml' }).ageRecipients;
+}
 
-  // the independent oracle agrees
-  const oracle = (await decryptSops(bytes.toString('utf8'), { secretKey: newKey, fileType: 'yaml' })) as typeof VALUES;
-  t.is(oracle.openai.api_key, VALUES.openai.api_key);
+test.serial('rotates to a new key: the old key is locked out, the printed key opens the bundle, values kept, version bumped', async (t) => {
+  const r = await teamRepo(t);
+  const configBefore = await readFile(path.join(r.repo, '.sops.yaml'), 'utf8');
+  const result = await rotate(r);
+  t.is(result.code, 0, result.stderr);
 
-  // .sops.yaml: the new recipient, the other rule and the comments kept
-  const config = await readFile(path.join(r0.repo, '.sops.yaml'), 'utf8');
-  t.true(config.includes('# policy: changes need the security team') && config.includes("# another project's files, untouched"));
-  const rules = (parse(config) as { creation_rules: Record<string, string>[] }).creation_rules;
-  t.is(rules[0]!.age, newRecipient);
-  t.is(rules[1]!.pgp, '0123456789ABCDEF');
+  const newLine = secretKeyIn(result.stdout);
+  t.truthy(newLine, 'the new secret key is printed once');
+  t.is(result.stdout.split(newLine!).length, 2, 'printed exactly once');
+  const newKeyRecipient = /public key: (age1[0-9a-z]+)/.exec(result.stdout)?.[1];
+  t.truthy(newKeyRecipient);
+  t.false(`${result.stdout}${result.stderr}`.includes(r.keyA.line), 'the old key is never printed');
+  t.deepEqual(recipientsOf(await readFile(r.bundle, 'utf8')), [newKeyRecipient]);
 
-  // evidence: public facts only
-  const evidenceDir = path.join(r0.repo, 'docs', 'evidence', 'TASK-OPS-301');
-  const [evidenceFile] = await readdir(evidenceDir);
-  const evidence = await readFile(path.join(evidenceDir, evidenceFile!), 'utf8');
-  t.true(evidence.includes(r0.oldRecipient) && evidence.includes(newRecipient));
-  for (const secret of [newKey, r0.oldKey, VALUES.openai.api_key, VALUES.OPS_TOKEN]) t.false(evidence.includes(secret));
-
-  // with the old key, sync now says which key is needed
-  const stale = await runCli(['sync', '--json', '--home', path.join(r0.dir, 'home')], { env: r0.env, cwd: r0.repo });
-  t.is(stale.code, 2);
-  t.is((JSON.parse(stale.stdout) as { error: { code: string } }).error.code, 'E_IDENTITY_MISMATCH');
-  const fresh = await runCli(['sync', '--home', path.join(r0.dir, 'home')], { env: isolatedEnv(r0.dir, { SOPS_AGE_KEY: newKey }), cwd: r0.repo });
+  // the old identity is locked out; the new one opens it
+  const old = await sync(r, r.keyA.line);
+  t.is(old.code, 2);
+  t.regex(old.stderr, /E_IDENTITY_MISMATCH/);
+  const fresh = await sync(r, newLine!);
   t.is(fresh.code, 0, fresh.stderr);
+  t.regex(await readFile(path.join(r.home, '.env'), 'utf8'), new RegExp(`OPENAI_API_KEY=.*${PLAIN.openai.api_key}`));
+
+  // every value unchanged except the version, which is bumped
+  const after = await decryptWith(r.bundle, newLine!);
+  const { MCP_SECRETS_VERSION: version, ...rest } = after;
+  const { MCP_SECRETS_VERSION: versionBefore, ...restBefore } = PLAIN;
+  t.deepEqual(rest, restBefore);
+  t.not(version, versionBefore);
+  t.regex(String(version), /^\d{4}\.\d{2}\.\d+$/);
+
+  // the sops-age oracle agrees
+  const oracle = (await decryptSops(await readFile(r.bundle, 'utf8'), { secretKey: newLine!, fileType: 'yaml' })) as Record<string, unknown>;
+  t.deepEqual(oracle, after);
+
+  // .sops.yaml: still parses, the other rule and every comment kept, the bundle rule lists the new key
+  const configText = await readFile(path.join(r.repo, '.sops.yaml'), 'utf8');
+  t.is(parseDocument(configText).errors.length, 0);
+  const rules = (parse(configText) as { creation_rules: { path_regex: string; age: string }[] }).creation_rules;
+  t.is(rules.length, 2);
+  t.is(rules[0]!.age, newKeyRecipient!);
+  t.is(rules[1]!.age, r.other.recipient);
+  for (const comment of configBefore.split('\n').filter((l) => l.trim().startsWith('#'))) t.true(configText.includes(comment), `comment kept: ${comment}`);
+  t.regex(configText, /age: age1[0-9a-z]+ # current team key\n/, 'the trailing comment on the age line is kept');
+  t.false(configText.includes(r.keyA.recipient));
+
+  // the evidence names the ticket and both recipients, and holds no secret
+  const [evidence, ...more] = await evidenceFiles(r);
+  t.deepEqual(more, []);
+  t.regex(path.basename(evidence!), /^rotation-\d{4}-\d{2}-\d{2}\.md$/);
+  const text = await readFile(evidence!, 'utf8');
+  t.true(text.includes(TICKET) && text.includes(r.keyA.recipient) && text.includes(newKeyRecipient!));
+  t.deepEqual(await filesContaining(r.repo, [r.keyA.line, newLine!, ...SECRET_VALUES], (p) => p.includes(`${path.sep}.git${path.sep}`)), []);
 });
 
-test('rotate --rotate-data-key re-encrypts every value; --recipient adds a given key and prints no secret', async (t) => {
-  const r0 = await rotationRepo(t);
-  const before = await readFile(r0.bundle, 'utf8');
-  const other = await identityToRecipient(await generateIdentity());
-  const r = await runCli(['rotate', '--ticket', 'OPS-1', '--recipient', other, '--rotate-data-key'], { env: r0.env, cwd: r0.repo });
-  t.is(r.code, 0, r.stderr);
-  t.false(r.stdout.includes('AGE-SECRET-KEY-'), 'nothing secret printed when the recipient is given');
-  const after = await readFile(r0.bundle, 'utf8');
-  const ciphertexts = (text: string) => [...text.matchAll(/data:([A-Za-z0-9+/=]+)/g)].map((m) => m[1]);
-  const overlap = ciphertexts(after).filter((c) => ciphertexts(before).includes(c));
-  t.deepEqual(overlap, [], 'every ciphertext changed');
-  const opened = JSON.parse(toOrderedJson(await decrypt(after, { format: 'yaml', identities: [r0.oldKey] }))) as typeof VALUES;
-  t.is(opened.OPS_TOKEN, VALUES.OPS_TOKEN, 'the given recipient was added alongside the old one');
-  t.true(after.includes(other));
+test.serial('keeps the data key by default and replaces it with --rotate-data-key; every ciphertext changes either way', async (t) => {
+  for (const rotateDataKey of [false, true]) {
+    const r = await teamRepo(t);
+    const before = await readFile(r.bundle, 'utf8');
+    const keyBefore = await dataKeyWithAgeCli(r.dir, r.bundle, r.keyA.line);
+    const result = await rotate(r, rotateDataKey ? ['--rotate-data-key'] : []);
+    t.is(result.code, 0, result.stderr);
+    const newLine = secretKeyIn(result.stdout)!;
+    const after = await readFile(r.bundle, 'utf8');
+    const keyAfter = await dataKeyWithAgeCli(r.dir, r.bundle, newLine);
+    t.is(keyBefore.equals(keyAfter), !rotateDataKey, rotateDataKey ? 'a new data key' : 'the same data key, re-wrapped');
+    const [oldCiphertexts, newCiphertexts] = [ciphertexts(before), ciphertexts(after)];
+    t.is(newCiphertexts.length, oldCiphertexts.length);
+    t.deepEqual(newCiphertexts.filter((c) => oldCiphertexts.includes(c)), []);
+    const { MCP_SECRETS_VERSION: _v, ...values } = await decryptWith(r.bundle, newLine);
+    const { MCP_SECRETS_VERSION: _w, ...expected } = PLAIN;
+    t.deepEqual(values, expected);
+  }
 });
 
-test('rotate --store-cmd hands the key to the command on stdin only; a failing one changes nothing', async (t) => {
-  const r0 = await rotationRepo(t);
-  const stored = path.join(r0.dir, 'vault.txt');
-  const before = await readFile(r0.bundle);
-  const failing = await runCli(['rotate', '--ticket', 'OPS-2', '--store-cmd', 'exit 3'], { env: r0.env, cwd: r0.repo });
-  t.is(failing.code, 2);
-  t.regex(failing.stderr, /--store-cmd failed/);
-  t.deepEqual(await readFile(r0.bundle), before, 'nothing changed');
-  const r = await runCli(['rotate', '--ticket', 'OPS-2', '--store-cmd', `cat > '${stored}'`], { env: r0.env, cwd: r0.repo });
-  t.is(r.code, 0, r.stderr);
-  const key = (await readFile(stored, 'utf8')).trim();
-  t.regex(key, /^AGE-SECRET-KEY-1[0-9A-Z]+$/);
-  t.false(r.stdout.includes(key), 'not on stdout');
-  await t.notThrowsAsync(decrypt(await readFile(r0.bundle), { format: 'yaml', identities: [key] }));
+test.serial('with --recipient, adds that recipient alongside the current ones and generates nothing secret', async (t) => {
+  const r = await teamRepo(t);
+  const given = await newKey();
+  const result = await rotate(r, ['--recipient', given.recipient]);
+  t.is(result.code, 0, result.stderr);
+  t.is(secretKeyIn(`${result.stdout}${result.stderr}`), null, 'no secret key printed');
+  t.false(result.stdout.includes('NEW AGE SECRET KEY'));
+  t.deepEqual(recipientsOf(await readFile(r.bundle, 'utf8')), [r.keyA.recipient, given.recipient]);
+  // both A and the given key open it
+  t.is((await sync(r, r.keyA.line)).code, 0);
+  t.is((await sync(r, given.line)).code, 0);
+  const rules = (parse(await readFile(path.join(r.repo, '.sops.yaml'), 'utf8')) as { creation_rules: { age: string }[] }).creation_rules;
+  t.is(rules[0]!.age, `${r.keyA.recipient},${given.recipient}`);
+  const evidence = await readFile((await evidenceFiles(r))[0]!, 'utf8');
+  t.true(evidence.includes('no key generated here'));
 });
 
-test('rotate --dry-run shows the plan and writes nothing', async (t) => {
-  const r0 = await rotationRepo(t);
-  const before = await readFile(r0.bundle);
-  const r = await runCli(['rotate', '--ticket', 'OPS-3', '--dry-run'], { env: r0.env, cwd: r0.repo });
-  t.is(r.code, 0, r.stderr);
-  t.regex(r.stdout, /dry run: nothing generated, nothing written/);
-  t.false(r.stdout.includes('AGE-SECRET-KEY-'));
-  t.deepEqual(await readFile(r0.bundle), before);
-  t.is((await git(r0.repo, ['status', '--porcelain'])).trim(), '');
+test.serial('with --remove, drops a recipient (the other holder is locked out)', async (t) => {
+  const r = await teamRepo(t);
+  const b = await newKey();
+  t.is((await rotate(r, ['--recipient', b.recipient])).code, 0);
+  await git(r.repo, ['add', '-A']);
+  await git(r.repo, ['commit', '-q', '-m', 'add B']);
+  const result = await runCli(['rotate', '--ticket', TICKET, '--repo', r.repo, '--recipient', r.keyA.recipient, '--remove', b.recipient], {
+    env: r.env({ SOPS_AGE_KEY: r.keyA.line }),
+  });
+  t.is(result.code, 0, result.stderr);
+  t.deepEqual(recipientsOf(await readFile(r.bundle, 'utf8')), [r.keyA.recipient]);
+  t.regex((await sync(r, b.line)).stderr, /E_IDENTITY_MISMATCH/);
+  t.is((await sync(r, r.keyA.line)).code, 0);
+  t.is((await evidenceFiles(r)).length, 2, 'a second rotation the same day gets its own evidence file');
 });
 
-test('rotate needs a ticket and refuses bad recipients with a usage error', async (t) => {
-  const r0 = await rotationRepo(t);
-  t.is((await runCli(['rotate'], { env: r0.env, cwd: r0.repo })).code, 64);
-  const bad = await runCli(['rotate', '--ticket', 'X-1', '--recipient', 'not-a-key'], { env: r0.env, cwd: r0.repo });
-  t.is(bad.code, 64);
-  t.regex(bad.stderr, /not an age recipient/);
+test.serial('with --store-cmd, the new key goes to the command on stdin only: not on stdout, not in its argv', async (t) => {
+  const r = await teamRepo(t);
+  const vault = path.join(r.dir, 'vault.txt');
+  const argvLog = path.join(r.dir, 'argv.txt');
+  const envLog = path.join(r.dir, 'env.txt');
+  // the command records its own argv and environment, then stores stdin
+  const storeCmd = `cat /proc/$$/cmdline > '${argvLog}'; env > '${envLog}'; cat > '${vault}'`;
+  const result = await rotate(r, ['--store-cmd', storeCmd]);
+  t.is(result.code, 0, result.stderr);
+  const stored = (await readFile(vault, 'utf8')).trim();
+  t.regex(stored, /^AGE-SECRET-KEY-1[0-9A-Z]+$/);
+  t.is(secretKeyIn(`${result.stdout}${result.stderr}`), null, 'no secret key on stdout or stderr');
+  t.false((await readFile(argvLog, 'latin1')).includes(stored), 'not in the argv');
+  t.false((await readFile(envLog, 'utf8')).includes('AGE-SECRET-KEY-1'), 'neither the new nor the old key in its environment');
+  t.is((await sync(r, stored)).code, 0, 'the stored key opens the rotated bundle');
+  t.true((await readFile((await evidenceFiles(r))[0]!, 'utf8')).includes('--store-cmd'));
+});
+
+test.serial('a failing --store-cmd changes nothing', async (t) => {
+  const r = await teamRepo(t);
+  const [bundle, config] = await Promise.all([readFile(r.bundle), readFile(path.join(r.repo, '.sops.yaml'))]);
+  const result = await rotate(r, ['--store-cmd', 'cat >/dev/null; exit 7']);
+  t.is(result.code, 2);
+  t.regex(result.stderr, /E_WRITE: --store-cmd failed with exit code 7; nothing was changed/);
+  t.is(secretKeyIn(`${result.stdout}${result.stderr}`), null);
+  t.deepEqual(await readFile(r.bundle), bundle);
+  t.deepEqual(await readFile(path.join(r.repo, '.sops.yaml')), config);
+  t.deepEqual(await evidenceFiles(r), []);
+  t.is(await git(r.repo, ['status', '--porcelain']), '');
+});
+
+test.serial('--dry-run prints the plan and writes nothing', async (t) => {
+  const r = await teamRepo(t);
+  const result = await rotate(r, ['--dry-run']);
+  t.is(result.code, 0, result.stderr);
+  t.true(result.stdout.includes(`rotate ${BUNDLE_REL} for ${TICKET}:`));
+  t.true(result.stdout.includes(r.keyA.recipient));
+  t.regex(result.stdout, /MCP_SECRETS_VERSION: 2026\.01\.4 → \d{4}\.\d{2}\.\d+/);
+  t.regex(result.stdout, /dry run: nothing generated, nothing written/);
+  t.is(secretKeyIn(result.stdout), null);
+  t.is(await git(r.repo, ['status', '--porcelain']), '');
+});
+
+test.serial('refuses to rotate a bundle the given identity cannot open, and without a ticket', async (t) => {
+  const r = await teamRepo(t);
+  const stranger = await newKey();
+  const mismatch = await rotate(r, [], { SOPS_AGE_KEY: stranger.line });
+  t.is(mismatch.code, 2);
+  t.regex(mismatch.stderr, /E_IDENTITY_MISMATCH/);
+  const noTicket = await runCli(['rotate', '--repo', r.repo], { env: r.env({ SOPS_AGE_KEY: r.keyA.line }) });
+  t.is(noTicket.code, 64);
+  t.is(await git(r.repo, ['status', '--porcelain']), '');
+});
+
+test.serial('a .sops.yaml without a rule for the bundle stops the rotation before any key is made', async (t) => {
+  const r = await teamRepo(t);
+  await writeFile(path.join(r.repo, '.sops.yaml'), `creation_rules:\n  - path_regex: infra/.*\n    age: ${r.other.recipient}\n`);
+  await git(r.repo, ['commit', '-qam', 'unrelated rules only']);
+  const bundle = await readFile(r.bundle);
+  const result = await rotate(r);
+  t.is(result.code, 2);
+  t.regex(result.stderr, /E_PARSE: \.sops\.yaml has no creation rule/);
+  t.is(secretKeyIn(result.stdout), null, 'no key was generated and handed out');
+  t.deepEqual(await readFile(r.bundle), bundle);
+  await t.throwsAsync(access(path.join(r.repo, 'docs')));
 });

@@ -11,8 +11,7 @@ import { encrypt } from '../../src/sops/index.js';
 import { getStatus, subscribe } from '../../src/ipc/client.js';
 import type { StatusDocument } from '../../src/ipc/status.js';
 import { isAppError } from '../../src/errors.js';
-import { CLI, git, initRepo, isolatedEnv, tempDir, eventually, runCli, type CliResult } from './e2e.js';
-import { startKeyringSession, type KeyringSession } from './keyring.js';
+import { CLI, git, initRepo, isolatedEnv, tempDir, eventually } from './e2e.js';
 
 export interface DaemonFixture {
   dir: string;
@@ -132,21 +131,4 @@ export async function daemonFixture(t: ExecutionContext, opts: { identityInEnv?:
     await fixture.stop('SIGKILL');
   });
   return fixture;
-}
-
-/**
- * A daemon fixture whose identity lives only in a real OS keychain: a private gnome-keyring
- * session, the bundle committed at `v1`, and the key stored with `mcp-secrets identity import`
- * (the daemon is not started). The session ends with the test.
- */
-export async function keychainDaemonFixture(t: ExecutionContext): Promise<{ d: DaemonFixture; session: KeyringSession; cli(args: string[], input?: string): Promise<CliResult> }> {
-  const session = await startKeyringSession('unlocked');
-  t.teardown(() => session.stop());
-  const d = await daemonFixture(t, { identityInEnv: false, keychain: true, env: { ...session.env } });
-  await d.commitBundle(sampleBundle('v1'), 'v1');
-  const cli = (args: string[], input?: string): Promise<CliResult> =>
-    runCli([...args, '--repo', d.repo, '--home', d.home, '--socket', d.socket], { env: d.env, cwd: d.repo, input });
-  const imported = await cli(['identity', 'import'], d.identity + '\n');
-  if (imported.code !== 0) throw new Error(`identity import failed: ${imported.stderr}`);
-  return { d, session, cli };
 }

@@ -229,6 +229,6 @@ test('raises RECIPIENTS_CHANGED when .sops.yaml changes its recipients, even wit
   await w.core.trigger({ reasons: ['sops-config'] });
   const notice = w.core.status().notices.find((n) => n.code === 'RECIPIENTS_CHANGED');
   t.truthy(notice);
-  t.regex(notice!.message, /\.sops\.yaml changed \(added age1newcomer\)/);
+  t.regex(notice!.message, /^\.sops\.yaml.s age recipients changed \(added age1newcomer\)/);
   t.is(w.core.status().state, 'fresh');
 });
