@@ -83,7 +83,7 @@ test('a plain node-ipc client in event mode talks to us', async (t) => {
 
 test('hostile input costs only that connection: garbage, bad shapes, spoofed node-ipc events', async (t) => {
   const { socketPath } = await fakeServer(t);
-  for (const bad of ['{}', '[]', '123', '"s"', '{"type":"constructor","data":{"id":1}}', '{"type":"start","data":{"id":1}}', '{"type":"__proto__","data":{"id":1}}', '{"type":"nope","data":{"id":9}}']) {
+  for (const bad of ['{}', '[]', '123', '"s"', 'null', '{"type":"constructor"}', '{"type":"start"}', '{"type":"__proto__"}', '{"type":"constructor","data":{"id":1}}', '{"type":"start","data":{"id":1}}', '{"type":"__proto__","data":{"id":1}}', '{"type":"nope","data":{"id":9}}']) {
     const c = await rawClient(socketPath);
     c.socket.write(bad + '\f');
     const reply = (await c.next()) as { type: string; data: { code: string } };
