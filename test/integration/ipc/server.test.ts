@@ -180,10 +180,16 @@ test('another user cannot connect to the socket', async (t) => {
     return;
   }
   const { socketPath } = await fakeServer(t);
-  // open the path up to the socket itself, so only the socket's own mode protects it
-  for (let p = path.dirname(socketPath); p !== '/'; p = path.dirname(p)) await chmod(p, 0o755).catch(() => undefined);
+  // open our own temp dirs (never anything above them: /tmp is shared) so only the socket's mode protects it
+  await chmod(path.dirname(path.dirname(socketPath)), 0o755);
   await chmod(path.dirname(socketPath), 0o711);
-  const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'socat', '-u', 'OPEN:/dev/null', `UNIX-CONNECT:${socketPath}`], { reject: false });
+  const asNobody = () => execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'socat', '-u', 'OPEN:/dev/null', `UNIX-CONNECT:${socketPath}`], { reject: false });
+  // control: with the socket opened up, nobody does connect, so the refusal below is the socket's mode
+  await chmod(socketPath, 0o666);
+  const control = await asNobody();
+  t.is(control.exitCode, 0, `control connect as nobody failed: ${control.stderr}`);
+  await chmod(socketPath, 0o600);
+  const r = await asNobody();
   t.not(r.exitCode, 0);
   t.regex(r.stderr, /Permission denied/);
 });
