@@ -7,6 +7,7 @@ import { AppError, EXIT } from '../errors.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { ack, getStatus } from '../ipc/client.js';
 import type { StatusDocument } from '../ipc/status.js';
+import { oneLine } from '../tray/format.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = {
@@ -43,6 +44,7 @@ function ago(iso: string, now: Date): string {
   return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
 }
 
+/** The one-screen summary; control characters from daemon-supplied text are shown as `?`. */
 export function humanStatus(s: StatusDocument, now: Date): string {
   const lines = [
     `mcp-secrets: ${s.state}${s.fresh ? ' (outputs match the bundle)' : ''} — secrets ${s.secretsVersion ?? '(no version)'}, ${s.entries} entries`,
@@ -55,7 +57,7 @@ export function humanStatus(s: StatusDocument, now: Date): string {
     ...s.notices.map((n) => `  notice    ${n.code} since ${n.since}: ${n.message}`),
     `  daemon    pid ${s.daemon.pid}, v${s.daemon.version}, up since ${s.daemon.startedAt}, socket ${s.daemon.socket}`,
   ];
-  return lines.join('\n') + '\n';
+  return lines.map(oneLine).join('\n') + '\n';
 }
 
 export async function runStatus(input: CommandInput, io: CliIo): Promise<number> {

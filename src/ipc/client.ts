@@ -7,8 +7,8 @@
  * Cheap to import on purpose: nothing from the daemon, no winston, chokidar, execa or keytar.
  */
 import { createConnection, type Socket } from 'node:net';
-import os from 'node:os';
-import { AppError } from '../errors.js';
+import { AppError, ERROR_CODES, sanitizeForMessage, type ErrorCode } from '../errors.js';
+import { resolveHome, resolveSocketPath } from '../config/options.js';
 import { FrameDecoder, encodeFrame } from './framing.js';
 import type { StatusDocument } from './status.js';
 
@@ -21,12 +21,9 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
-/** The default socket path, resolved from the environment exactly like the CLI does. */
-export function defaultSocketPath(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  if (env.MCP_SECRETS_SOCKET) return env.MCP_SECRETS_SOCKET;
-  if (env.XDG_RUNTIME_DIR && env.XDG_RUNTIME_DIR.startsWith('/')) return `${env.XDG_RUNTIME_DIR}/mcp-secrets/daemon.sock`;
-  const home = env.MCP_HOME && env.MCP_HOME.length > 0 ? env.MCP_HOME : `${env.HOME ?? os.homedir()}/.mcp`;
-  return `${home}/run/daemon.sock`;
+/** The default socket path, resolved from the environment exactly like the CLI does (src/config/options.ts). */
+export function defaultSocketPath(env: Readonly<Record<string, string | undefined>> = process.env, cwd = process.cwd()): string {
+  return resolveSocketPath({}, env, cwd, resolveHome({}, env, cwd));
 }
 
 let nextId = 0;
@@ -40,6 +37,18 @@ function unreachable(socketPath: string, cause: unknown): AppError {
   return new AppError('E_DAEMON_UNREACHABLE', `no mcp-secrets daemon answers on ${socketPath}`, {
     hint: 'start it with `mcp-secrets service install` (or `mcp-secrets daemon`), or pass --socket',
     cause,
+  });
+}
+
+/**
+ * An error reply as an AppError: the daemon's code when it is one of ours (a failed `sync` keeps
+ * E_DECRYPT…), E_USAGE otherwise. The daemon's message is escaped and capped before it is shown.
+ */
+function refused(type: string, data: Reply['data']): AppError {
+  const code: ErrorCode = (ERROR_CODES as readonly string[]).includes(String(data.code)) ? (data.code as ErrorCode) : 'E_USAGE';
+  const shownCode = sanitizeForMessage(String(data.code ?? 'error'), 40);
+  return new AppError(code, `the daemon refused "${type}": ${shownCode}: ${sanitizeForMessage(String(data.message ?? ''))}`, {
+    hint: code === 'E_USAGE' ? 'check the request (docs/ipc-protocol.md); see the daemon log' : 'see `mcp-secrets status` and the daemon log',
   });
 }
 
@@ -98,13 +107,16 @@ async function request(type: string, data: Record<string, unknown>, options: Cli
       if (message.data?.id !== id) return;
       clearTimeout(timer);
       socket.end();
-      if (message.type === 'error') {
-        reject(new AppError('E_USAGE', `the daemon refused "${type}": ${message.data.code ?? 'error'}: ${message.data.message ?? ''}`));
-      } else resolve(message);
+      if (message.type === 'error') reject(refused(type, message.data));
+      else resolve(message);
     });
     socket.once('close', () => {
       clearTimeout(timer);
-      reject(unreachable(socketPath, new Error('connection closed before the reply')));
+      reject(
+        new AppError('E_DAEMON_UNREACHABLE', `the daemon on ${socketPath} closed the connection before answering "${type}"`, {
+          hint: 'see `mcp-secrets status` and the daemon log',
+        }),
+      );
     });
     socket.write(encodeFrame({ type, data: { ...data, id } }));
   });

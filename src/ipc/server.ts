@@ -6,19 +6,33 @@
  * - event mode crashes on frames like `{}` and lets clients spoof internal events → rawBuffer,
  *   our own parser (protocol.ts);
  * - unbounded buffering, rescanned per chunk → FrameDecoder with a 1 MiB cap per frame;
- * - it unlinks the path before listening (a second server steals the socket) → `unlink: false`,
- *   and our own single-instance check: someone answers → E_ALREADY_RUNNING; no one → stale, removed;
- * - it logs payloads → `silent`, and we log only types, counts and codes;
- * - socket created by the umask → inside a 0700 directory we own (so no one can reach it while
- *   it is briefly looser), then chmod 0600.
- * A bad client costs its own connection only: garbage or oversized input closes it; idle
- * connections that never finish a request are closed; slow subscribers are dropped.
+ * - its `utf8` encoding decodes and re-encodes every chunk (invalid bytes grow threefold) →
+ *   `latin1`, which hands us the client's bytes unchanged;
+ * - it unlinks the path before listening (a second server steals the socket) → `unlink: false`
+ *   and our own claim of the path (below);
+ * - it logs payloads → `silent`, and we log only types, counts and codes, never request data;
+ * - its sockets end as soon as the client shuts its writing side, so `printf … | socat` lost
+ *   the reply to any request that takes time → half-open sockets, ended once answered.
+ *
+ * Claiming the path, and the races closed: the server listens on a private temporary name in
+ * the 0700 directory, the socket is chmod 0600 there, and only then is it hard-linked to the
+ * public path. link() fails if the path exists, so (1) the socket is never reachable under its
+ * public name with the umask's mode, and (2) two daemons starting at once cannot both take the
+ * path: the loser gets E_ALREADY_RUNNING. A socket already at the path is probed first: someone
+ * answers → E_ALREADY_RUNNING; ECONNREFUSED → stale (a killed daemon), removed if it is still
+ * the same file. What remains: two daemons that both find the same stale file within the same
+ * few microseconds; service managers start one.
+ *
+ * A bad client costs its own connection only: garbage or oversized input closes it; a
+ * connection that completes no request within the idle timeout is closed (one that trickles
+ * bytes too); too many requests in flight close it; slow subscribers are dropped.
  */
 import { createConnection, type Socket } from 'node:net';
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { IPCModule } from 'node-ipc';
-import { AppError, isAppError } from '../errors.js';
+import { AppError, isAppError, sanitizeForMessage } from '../errors.js';
 import { FrameDecoder, FrameTooLarge, MAX_FRAME_BYTES, encodeFrame, type Message } from './framing.js';
 import { BadRequest, parseRequest, type Request, type RequestId } from './protocol.js';
 import { PROTOCOL_VERSION, type StatusDocument } from './status.js';
@@ -27,9 +41,11 @@ import { PROTOCOL_VERSION, type StatusDocument } from './status.js';
 export interface DaemonPort {
   getStatus(): StatusDocument;
   requestSync(): Promise<StatusDocument>;
+  /** Resolves with the status once fresh, or with the current status at the timeout. */
   waitFresh(timeoutMs: number): Promise<StatusDocument>;
   acknowledge(): StatusDocument;
   lock(reason: string): StatusDocument;
+  /** Returns the unsubscribe function. */
   onStatusChange(listener: (status: StatusDocument) => void): () => void;
 }
 
@@ -43,24 +59,50 @@ export interface IpcServerOptions {
   socketPath: string;
   port: DaemonPort;
   logger?: IpcLogger;
+  /** Default 1 MiB. */
   maxFrameBytes?: number;
+  /** Default 1024; connections past it are refused by the kernel-side listener. */
   maxConnections?: number;
-  /** A connection that has not completed a request within this time is closed (subscribers are exempt). */
+  /**
+   * A connection that completes no request for this long is closed (default 60 s). Bytes that
+   * do not complete a frame do not count; subscribers and requests still being answered
+   * (`sync`, `wait-fresh`) are exempt.
+   */
   idleTimeoutMs?: number;
-  /** A subscriber whose unread output passes this many bytes is dropped. */
+  /** A client whose unread replies pass this many bytes is dropped (default 4 MiB). */
   maxQueuedBytes?: number;
+  /** Requests one connection may have waiting for an answer (default 64); past it, it is closed. */
+  maxInFlight?: number;
 }
 
 export interface IpcServer {
   readonly socketPath: string;
   /** Open connections (for tests and the benchmark). */
   connections(): number;
+  /** Stops listening, closes every connection and removes the socket (if it is still ours). */
   close(): Promise<void>;
 }
 
 const quiet: IpcLogger = { debug: () => {}, info: () => {}, warn: () => {} };
 
-/** The socket's directory: 0700 and ours. A looser mode we own is tightened; a link or a stranger's dir is refused. */
+/** The longest socket path the OS keeps (sun_path less its NUL); libuv silently cuts longer ones. */
+export function maxSocketPathBytes(platform: NodeJS.Platform = process.platform): number {
+  return platform === 'darwin' || platform.endsWith('bsd') ? 103 : 107;
+}
+
+function checkPathLength(socketPath: string): void {
+  const bytes = Buffer.byteLength(socketPath);
+  if (bytes > maxSocketPathBytes()) {
+    throw new AppError('E_USAGE', `socket path too long: ${socketPath} is ${bytes} bytes, a Unix socket path holds at most ${maxSocketPathBytes()}`, {
+      hint: 'pass a shorter --socket (or $MCP_SECRETS_SOCKET), e.g. under $XDG_RUNTIME_DIR',
+    });
+  }
+}
+
+/**
+ * The socket's directory: 0700 and ours. A looser mode we own is tightened; a link, someone
+ * else's directory, or a shared sticky directory (like /tmp, even when root runs us) is refused.
+ */
 export async function prepareSocketDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const info = await lstat(dir);
@@ -71,24 +113,44 @@ export async function prepareSocketDir(dir: string): Promise<void> {
   if (uid !== undefined && info.uid !== uid) {
     throw new AppError('E_INSECURE_PATH', `the socket directory ${dir} belongs to uid ${info.uid}, not to you`, { hint: 'pass --socket in a directory you own' });
   }
+  if ((info.mode & 0o1000) !== 0) {
+    throw new AppError('E_INSECURE_PATH', `the socket directory ${dir} is a shared (sticky) directory`, { hint: 'pass --socket in a private directory, e.g. $XDG_RUNTIME_DIR/mcp-secrets/daemon.sock' });
+  }
   if ((info.mode & 0o077) !== 0) await chmod(dir, 0o700);
 }
 
-/** True when something accepts a connection on the path (a live daemon). */
-export function somethingListens(socketPath: string, timeoutMs = 1000): Promise<boolean> {
+/**
+ * Probes a socket path: `live` when something accepts a connection (or accepts and stays
+ * silent), `stale` only on ECONNREFUSED (a socket file nobody listens on), `gone` when the file
+ * vanished meanwhile, `unknown` otherwise (e.g. EAGAIN from a live daemon's full backlog: never
+ * treated as stale).
+ */
+export function probeSocket(socketPath: string, timeoutMs = 1000): Promise<'live' | 'stale' | 'gone' | 'unknown'> {
   return new Promise((resolve) => {
     const socket = createConnection(socketPath);
-    const done = (answer: boolean): void => {
+    const done = (answer: 'live' | 'stale' | 'gone' | 'unknown'): void => {
       socket.destroy();
       resolve(answer);
     };
-    socket.setTimeout(timeoutMs, () => done(true)); // accepted but silent: still someone's socket
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
+    socket.setTimeout(timeoutMs, () => done('live'));
+    socket.once('connect', () => done('live'));
+    socket.once('error', (error: NodeJS.ErrnoException) => done(error.code === 'ECONNREFUSED' ? 'stale' : error.code === 'ENOENT' ? 'gone' : 'unknown'));
   });
 }
 
-async function claimPath(socketPath: string): Promise<void> {
+/** True when something accepts a connection on the path (a live daemon). */
+export async function somethingListens(socketPath: string, timeoutMs = 1000): Promise<boolean> {
+  return (await probeSocket(socketPath, timeoutMs)) === 'live';
+}
+
+function alreadyRunning(socketPath: string, detail = 'a daemon already answers on'): AppError {
+  return new AppError('E_ALREADY_RUNNING', `${detail} ${socketPath}`, {
+    hint: 'use `mcp-secrets status`, or stop it first (`mcp-secrets service uninstall` or kill it)',
+  });
+}
+
+/** Clears the public path for us: nothing there, or a stale socket (removed); anything else is refused. */
+async function clearPath(socketPath: string, log: IpcLogger): Promise<void> {
   let info;
   try {
     info = await lstat(socketPath);
@@ -98,37 +160,66 @@ async function claimPath(socketPath: string): Promise<void> {
   if (!info.isSocket()) {
     throw new AppError('E_INSECURE_PATH', `${socketPath} exists and is not a socket`, { hint: 'remove it, or pass another --socket' });
   }
-  if (await somethingListens(socketPath)) {
-    throw new AppError('E_ALREADY_RUNNING', `a daemon already answers on ${socketPath}`, {
-      hint: 'use `mcp-secrets status`, or stop it first (`mcp-secrets service uninstall` or kill it)',
+  const probe = await probeSocket(socketPath);
+  if (probe === 'live') throw alreadyRunning(socketPath);
+  if (probe === 'unknown') throw alreadyRunning(socketPath, 'a socket that may belong to a running daemon (it neither answers nor refuses) is at');
+  if (probe === 'gone') return;
+  // remove the stale file only if it is still the one probed, not a daemon that just took the path
+  const again = await lstat(socketPath).catch(() => null);
+  if (again && again.ino === info.ino && again.dev === info.dev) {
+    await unlink(socketPath).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
     });
+    log.info('removed a stale socket left by an earlier daemon', { socket: socketPath });
   }
-  await unlink(socketPath); // stale: left by a daemon that was killed
 }
 
+let listenSeq = 0;
+
+interface Connection {
+  readonly socket: Socket;
+  readonly decoder: FrameDecoder;
+  /** Requests received and not answered yet. */
+  inFlight: number;
+  unsubscribe: (() => void) | null;
+  /** When this connection last completed a frame or got an answer (performance.now()). */
+  lastProgressAt: number;
+  /** The client shut its writing side (socat, `nc -N`, shutdown(SHUT_WR)): answer, then end. */
+  clientEnded: boolean;
+}
+
+/**
+ * Starts the server. Throws E_INSECURE_PATH (directory or path not safe), E_ALREADY_RUNNING
+ * (a daemon answers on the path, or won the race for it), E_USAGE (path too long for a socket).
+ */
 export async function startIpcServer(options: IpcServerOptions): Promise<IpcServer> {
   const log = options.logger ?? quiet;
   const maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   const maxQueuedBytes = options.maxQueuedBytes ?? 4 * MAX_FRAME_BYTES;
+  const maxInFlight = options.maxInFlight ?? 64;
   const socketPath = path.resolve(options.socketPath);
-  await prepareSocketDir(path.dirname(socketPath));
-  await claimPath(socketPath);
+  const dir = path.dirname(socketPath);
+  // private name for the listening phase: short, so it fits wherever the public name fits
+  const tempPath = path.join(dir, `.${process.pid.toString(36)}${(listenSeq++).toString(36)}`);
+  checkPathLength(socketPath);
+  checkPathLength(tempPath);
+  await prepareSocketDir(dir);
+  await clearPath(socketPath, log);
+  await unlink(tempPath).catch(() => undefined); // left by a crash of an earlier process with our pid
 
   const ipc = new IPCModule();
   Object.assign(ipc.config, {
     silent: true,
     rawBuffer: true,
     unlink: false,
-    encoding: 'utf8',
+    encoding: 'latin1',
     maxConnections: options.maxConnections ?? 1024,
     readableAll: false,
     writableAll: false,
   });
 
-  const decoders = new WeakMap<Socket, FrameDecoder>();
-  const unsubscribers = new Map<Socket, () => void>();
-  const open = new Set<Socket>();
+  const connections = new Map<Socket, Connection>();
 
   const write = (socket: Socket, frame: string | Buffer): void => {
     if (socket.destroyed || !socket.writable) return;
@@ -150,8 +241,12 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
   const reply = (socket: Socket, id: RequestId, status: StatusDocument): void =>
     write(socket, `{"type":"status","data":{"id":${JSON.stringify(id)},"status":${statusJson(status)}}}\f`);
   const fail = (socket: Socket, id: RequestId | null, code: string, message: string): void => send(socket, { type: 'error', data: { id, code, message } });
+  const endIfDone = (conn: Connection): void => {
+    if (conn.clientEnded && conn.inFlight === 0 && !conn.unsubscribe && !conn.socket.destroyed) conn.socket.end();
+  };
 
-  const handle = async (socket: Socket, request: Request): Promise<void> => {
+  const handle = async (conn: Connection, request: Request): Promise<void> => {
+    const socket = conn.socket;
     switch (request.type) {
       case 'status':
         return reply(socket, request.id, options.port.getStatus());
@@ -164,30 +259,28 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
       case 'ack':
         return reply(socket, request.id, options.port.acknowledge());
       case 'lock':
-        log.info('lock requested over IPC', { reason: request.reason });
+        log.info('lock requested over IPC'); // the reason is client data: not logged
         return reply(socket, request.id, options.port.lock(request.reason));
       case 'subscribe': {
-        if (!unsubscribers.has(socket)) {
-          socket.setTimeout(0); // subscribers stay connected on purpose
-          unsubscribers.set(socket, options.port.onStatusChange((status) => write(socket, `{"type":"status-changed","data":{"status":${statusJson(status)}}}\f`)));
-        }
+        conn.unsubscribe ??= options.port.onStatusChange((status) => write(socket, `{"type":"status-changed","data":{"status":${statusJson(status)}}}\f`));
         return reply(socket, request.id, options.port.getStatus());
       }
     }
   };
 
   const onData = (data: Buffer, socket: Socket): void => {
-    const decoder = decoders.get(socket);
-    if (!decoder) return;
+    const conn = connections.get(socket);
+    if (!conn || socket.destroyed) return;
     let frames: string[];
     try {
-      frames = decoder.push(data);
+      frames = conn.decoder.push(data);
     } catch (error) {
       if (error instanceof FrameTooLarge) log.warn('closing a client that sent an oversized frame', { limit: maxFrameBytes });
       socket.destroy();
       return;
     }
     for (const text of frames) {
+      conn.lastProgressAt = performance.now();
       let request: Request;
       try {
         request = parseRequest(text);
@@ -200,53 +293,106 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
         socket.destroy();
         return;
       }
-      handle(socket, request).catch((error: unknown) => {
-        const code = isAppError(error) ? error.code : 'E_INTERNAL';
-        const message = isAppError(error) ? error.message : 'internal error: see the daemon log';
-        if (!isAppError(error)) log.warn('request failed', { type: request.type, error: error instanceof Error ? error.message : String(error) });
-        fail(socket, request.id, code, message);
-      });
+      if (conn.inFlight >= maxInFlight) {
+        log.warn('closing a client with too many requests in flight', { limit: maxInFlight });
+        socket.destroy();
+        return;
+      }
+      conn.inFlight++;
+      handle(conn, request)
+        .catch((error: unknown) => {
+          const code = isAppError(error) ? error.code : 'E_INTERNAL';
+          const message = isAppError(error) ? sanitizeForMessage(error.message) : 'internal error: see the daemon log';
+          if (!isAppError(error)) log.warn('request failed', { type: request.type, error: error instanceof Error ? error.name : typeof error });
+          fail(socket, request.id, code, message);
+        })
+        .finally(() => {
+          conn.inFlight--;
+          conn.lastProgressAt = performance.now();
+          endIfDone(conn);
+        });
     }
   };
 
   const onConnect = (socket: Socket): void => {
-    open.add(socket);
-    decoders.set(socket, new FrameDecoder(maxFrameBytes));
-    socket.setTimeout(idleTimeoutMs, () => socket.destroy());
+    const conn: Connection = { socket, decoder: new FrameDecoder(maxFrameBytes), inFlight: 0, unsubscribe: null, lastProgressAt: performance.now(), clientEnded: false };
+    connections.set(socket, conn);
     socket.on('error', () => socket.destroy());
+    socket.on('end', () => {
+      conn.clientEnded = true;
+      endIfDone(conn);
+    });
     socket.once('close', () => {
-      open.delete(socket);
-      unsubscribers.get(socket)?.();
-      unsubscribers.delete(socket);
+      connections.delete(socket);
+      conn.unsubscribe?.();
+      conn.unsubscribe = null;
     });
   };
 
   await new Promise<void>((resolve, reject) => {
-    ipc.serve(socketPath, () => resolve());
+    ipc.serve(tempPath, () => resolve());
     ipc.server.on('connect', onConnect);
     ipc.server.on('data', onData);
     ipc.server.on('error', (error: Error) => {
-      if (ipc.server.server && ipc.server.server.listening) log.debug('client socket error', { error: error.message });
-      else reject(new AppError('E_WRITE', `cannot listen on ${socketPath}: ${error.message}`, { hint: 'check the socket directory', cause: error }));
+      if (ipc.server.server && ipc.server.server.listening) log.debug('client socket error', { error: (error as NodeJS.ErrnoException).code ?? error.name });
+      else reject(new AppError('E_WRITE', `cannot listen on ${socketPath}: ${sanitizeForMessage(error.message)}`, { hint: 'check the socket directory', cause: error }));
     });
     ipc.server.start();
+    // start() created the net.Server synchronously; no connection can arrive before listen completes
+    if (ipc.server.server) ipc.server.server.allowHalfOpen = true;
   });
-  await chmod(socketPath, 0o600);
+
+  const stopListening = (): Promise<void> => {
+    const server = ipc.server.server;
+    const done = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+    for (const socket of connections.keys()) socket.destroy();
+    return done;
+  };
+  let ino: number;
+  let dev: number;
+  try {
+    await chmod(tempPath, 0o600);
+    try {
+      await link(tempPath, socketPath);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw alreadyRunning(socketPath, 'another daemon took the socket first:');
+      throw new AppError('E_WRITE', `cannot create the socket ${socketPath}: ${sanitizeForMessage((error as Error).message)}`, { hint: 'check the socket directory', cause: error });
+    }
+    ({ ino, dev } = await lstat(socketPath));
+  } catch (error) {
+    await stopListening();
+    throw error;
+  } finally {
+    await unlink(tempPath).catch(() => undefined);
+  }
   log.info('listening', { socket: socketPath });
+
+  // one sweep for all connections: closes those that completed no request for idleTimeoutMs
+  const sweeper = setInterval(
+    () => {
+      const now = performance.now();
+      for (const conn of connections.values()) {
+        if (conn.unsubscribe || conn.inFlight > 0 || now - conn.lastProgressAt <= idleTimeoutMs) continue;
+        log.debug('closing an idle client', { buffered: conn.decoder.buffered });
+        conn.socket.destroy();
+      }
+    },
+    Math.max(20, Math.min(idleTimeoutMs / 4, 5_000)),
+  );
+  sweeper.unref();
 
   let closed: Promise<void> | null = null;
   return {
     socketPath,
-    connections: () => open.size,
+    connections: () => connections.size,
     close: () =>
       (closed ??= (async () => {
-        for (const unsubscribe of unsubscribers.values()) unsubscribe();
-        unsubscribers.clear();
-        const server = ipc.server.server;
-        const done = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
-        for (const socket of open) socket.destroy();
-        await done;
-        await unlink(socketPath).catch(() => undefined);
+        clearInterval(sweeper);
+        for (const conn of connections.values()) conn.unsubscribe?.();
+        await stopListening();
+        // remove the public name only while it is still our socket
+        const now = await lstat(socketPath).catch(() => null);
+        if (now && now.ino === ino && now.dev === dev) await unlink(socketPath).catch(() => undefined);
       })()),
   };
 }

@@ -22,6 +22,15 @@ const SYMBOL: Record<TrayState, string> = {
   down: '○',
 };
 
+/**
+ * Control characters in daemon-supplied text (a version, a message naming a file) would break
+ * the one-line formats, or start a new xbar line with its own parameters: shown as `?`.
+ */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+}
+
 function summary(status: StatusDocument | null): { state: TrayState; headline: string; details: string[] } {
   if (!status) return { state: 'down', headline: 'down', details: ['no daemon answers: start it with `mcp-secrets service install`'] };
   const details = [
@@ -34,7 +43,7 @@ function summary(status: StatusDocument | null): { state: TrayState; headline: s
   ];
   const version = status.secretsVersion ? ` ${status.secretsVersion}` : '';
   const notice = status.notices.length > 0 ? ' !' : '';
-  return { state: status.state, headline: `${status.state}${version}${notice}`, details };
+  return { state: status.state, headline: oneLine(`${status.state}${version}${notice}`), details: details.map(oneLine) };
 }
 
 /** The line to print (no trailing newline; xbar's output has several lines). */

@@ -15,8 +15,11 @@ declare module 'node-ipc' {
   }
 
   interface IpcSocketServer {
-    /** The underlying net.Server once started (false before). */
-    server: NetServer | false;
+    /**
+     * The underlying net.Server once started (false before). `allowHalfOpen` is net.Server's
+     * own (untyped) field that each accepted socket copies; node-ipc gives no option for it.
+     */
+    server: (NetServer & { allowHalfOpen: boolean }) | false;
     sockets: Socket[];
     start(): void;
     stop(): void;

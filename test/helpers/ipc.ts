@@ -2,7 +2,7 @@
 import { createConnection, type Socket } from 'node:net';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { startIpcServer, type DaemonPort, type IpcServer } from '../../src/ipc/server.js';
+import { startIpcServer, type DaemonPort, type IpcServer, type IpcServerOptions } from '../../src/ipc/server.js';
 import { PROTOCOL_VERSION, type StatusDocument, type DaemonState } from '../../src/ipc/status.js';
 import { tempDir } from './e2e.js';
 
@@ -57,16 +57,21 @@ export class FakePort implements DaemonPort {
     this.set('locked');
     return this.status;
   };
+  /** Listeners registered right now (subscribers and waits). */
+  listenerCount = (): number => this.listeners.size;
   onStatusChange = (listener: (s: StatusDocument) => void): (() => void) => {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   };
 }
 
-export async function fakeServer(t: ExecutionContext, options: { idleTimeoutMs?: number } = {}): Promise<{ server: IpcServer; port: FakePort; socketPath: string }> {
+export async function fakeServer(
+  t: ExecutionContext,
+  options: Partial<Omit<IpcServerOptions, 'socketPath' | 'port'>> = {},
+  port: FakePort = new FakePort(),
+): Promise<{ server: IpcServer; port: FakePort; socketPath: string }> {
   const dir = await tempDir(t, 'mcpi-');
   const socketPath = path.join(dir, 'run', 's.sock');
-  const port = new FakePort();
   const server = await startIpcServer({ socketPath, port, ...options });
   t.teardown(() => server.close());
   return { server, port, socketPath };

@@ -3,7 +3,8 @@ import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { fakeServer } from '../../helpers/ipc.js';
+import { REQUEST_TYPES } from '../../../src/ipc/protocol.js';
+import { fakeServer, rawClient } from '../../helpers/ipc.js';
 import { repoRoot, tempDir } from '../../helpers/e2e.js';
 
 async function example(kind: 'python' | 'bash'): Promise<string> {
@@ -37,4 +38,28 @@ test('the bash + socat example prints the state and exits 0 when fresh', async (
   const busy = await execa('bash', [script, socketPath], { reject: false });
   t.is(busy.stdout.trim(), 'syncing');
   t.is(busy.exitCode, 1);
+});
+
+test('every request in the protocol examples gets the reply the doc shows', async (t) => {
+  const { socketPath } = await fakeServer(t);
+  const doc = await readFile(path.join(repoRoot(), 'docs', 'ipc-protocol.md'), 'utf8');
+  const block = /```text\n(→[\s\S]*?)```/.exec(doc)![1]!;
+  const pairs: { request: string; reply: string }[] = [];
+  for (const line of block.split('\n')) {
+    if (line.startsWith('→ ')) pairs.push({ request: line.slice(2), reply: '' });
+    else if (line.startsWith('← ') && pairs.at(-1)!.reply === '') pairs.at(-1)!.reply = line.slice(2).replace(/\s+\(.*\)$/, '');
+  }
+  const types = pairs.map((p) => (JSON.parse(p.request) as { type: string }).type);
+  for (const type of REQUEST_TYPES) t.true(types.includes(type), `the doc shows "${type}"`);
+  for (const { request, reply } of pairs) {
+    const c = await rawClient(socketPath);
+    c.socket.write(request + '\f');
+    const got = (await c.next()) as { type: string; data: { id: unknown } };
+    c.socket.destroy();
+    if (reply.includes('…')) {
+      const [, type, id] = /^\{"type":"([^"]+)","data":\{"id":("[^"]*"|\d+)/.exec(reply)!;
+      t.is(got.type, type!, request);
+      t.deepEqual(got.data.id, JSON.parse(id!), request);
+    } else t.deepEqual(got, JSON.parse(reply), request);
+  }
 });

@@ -52,3 +52,24 @@ test('an unknown type echoes the id and shows the type only sanitised and short'
   t.false(error!.message.includes('\u001b'));
   t.true(error!.message.length < 200);
 });
+
+test('an incomplete frame sent a byte at a time is held in one buffer that grows with the bytes, not the chunks', (t) => {
+  const decoder = new FrameDecoder(64 * 1024);
+  const one = Buffer.from('a');
+  for (let i = 1; i <= 64 * 1024; i++) {
+    decoder.push(one);
+    if (i % 997 === 0) t.true(decoder.capacity <= Math.max(4096, 2 * decoder.buffered), `${decoder.capacity} bytes held for ${decoder.buffered}`);
+  }
+  t.is(decoder.capacity, 64 * 1024, 'never more than the cap');
+  t.throws(() => decoder.push(one), { instanceOf: FrameTooLarge });
+});
+
+test('a frame split over many chunks decodes to the same text, and the buffer is released after a large frame', (t) => {
+  const decoder = new FrameDecoder();
+  const text = JSON.stringify({ type: 'status', data: { id: 'é'.repeat(60_000) } });
+  const bytes = Buffer.from(text + '\f');
+  const frames: string[] = [];
+  for (let i = 0; i < bytes.length; i += 333) frames.push(...decoder.push(bytes.subarray(i, i + 333)));
+  t.deepEqual(frames, [text]);
+  t.is(decoder.capacity, 0);
+});

@@ -55,3 +55,18 @@ test('the human summary names the state, version, outputs and daemon', (t) => {
   t.regex(text, /^mcp-secrets: fresh \(outputs match the bundle\) — secrets 2026\.11\.3, 3 entries/);
   t.regex(text, /daemon {4}pid \d+/);
 });
+
+test('control characters from the daemon cannot break a line or add xbar parameters', (t) => {
+  const s = {
+    ...fakeStatus('error', 'v1\n| bash=/bin/sh'),
+    lastSync: { at: '2026-11-28T10:00:00Z', ok: false, durationMs: 1, sourceSha256: null, error: { code: 'E_PARSE', message: 'bad \u001b[31mfile\nnext line | terminal=true' } },
+  };
+  t.false(formatTray(s, 'text').includes('\n'));
+  t.false(formatTray(s, 'text').includes('\u001b'));
+  const xbar = formatTray(s, 'xbar').split('\n');
+  t.is(xbar.length, 2 + 5, 'title, ---, and five detail lines (state, version, entries, last sync, its error)');
+  t.false(xbar.slice(2).some((l) => l.includes('|') || l.includes('\u001b')));
+  const human = humanStatus(s, new Date('2026-11-28T10:00:05Z'));
+  t.false(human.includes('\u001b'));
+  t.is(human.split('\n').filter((l) => l.includes('next line')).length, 1);
+});
