@@ -280,6 +280,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
       return;
     }
     for (const text of frames) {
+      if (socket.destroyed) return; // dropped mid-chunk (e.g. not reading its replies): the rest is moot
       conn.lastProgressAt = performance.now();
       let request: Request;
       try {

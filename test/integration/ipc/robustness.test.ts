@@ -92,12 +92,13 @@ test('a client with too many requests in flight is closed, and others are served
   t.is((await getStatus({ socketPath })).state, 'syncing');
 });
 
-test('past maxConnections new clients are turned away until idle ones are closed', async (t) => {
-  const { socketPath } = await fakeServer(t, { maxConnections: 10, idleTimeoutMs: 400 });
+test('past maxConnections new clients are turned away until others close', async (t) => {
+  const { socketPath, server } = await fakeServer(t, { maxConnections: 10 });
   const idle = await Promise.all(Array.from({ length: 10 }, () => rawClient(socketPath)));
+  await eventually(() => (server.connections() === 10 ? true : undefined), 5_000, 'ten connections');
   const refused = await t.throwsAsync(getStatus({ socketPath }));
   t.is((refused as AppError).code, 'E_DAEMON_UNREACHABLE');
-  await Promise.all(idle.map((c) => c.closed));
+  for (const c of idle) c.socket.destroy();
   t.is((await eventually(() => getStatus({ socketPath }).catch(() => undefined), 5_000, 'a free slot')).state, 'fresh');
 });
 
@@ -185,4 +186,14 @@ test('the client finds the socket exactly like the CLI: flag-free env rules, ~ a
   t.is(defaultSocketPath({ XDG_RUNTIME_DIR: '/run/user/7', HOME: '/h' }, '/cwd'), '/run/user/7/mcp-secrets/daemon.sock');
   t.is(defaultSocketPath({ XDG_RUNTIME_DIR: 'relative', MCP_HOME: 'm', HOME: '/h' }, '/cwd'), '/cwd/m/run/daemon.sock');
   t.is(defaultSocketPath({ HOME: '/h' }, '/cwd'), '/h/.mcp/run/daemon.sock');
+});
+
+test('a client that floods bad requests and reads none of the errors is dropped, and others are served', async (t) => {
+  const { socketPath, server } = await fakeServer(t);
+  const flood = await rawClient(socketPath);
+  flood.socket.pause();
+  flood.socket.write(Buffer.from('{}\f'.repeat(300_000)));
+  await eventually(() => (server.connections() === 0 ? true : undefined), 10_000, 'the flooding client to be dropped');
+  t.is((await getStatus({ socketPath })).state, 'fresh');
+  flood.socket.destroy();
 });
