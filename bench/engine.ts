@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { writeResults } from './util.js';
+import { median, writeResults } from './util.js';
 import { performance } from 'node:perf_hooks';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { decryptSops } from 'sops-age';
@@ -29,12 +29,6 @@ export interface EngineBenchResult {
 }
 
 const SIZES = [10, 100, 1_000, 10_000];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 function bundle(entries: number): Map<string, TreeValue> {
   const doc = new Map<string, TreeValue>();

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { findRepoRoot } from '../config/repo.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { AppError, EXIT, sanitizeForMessage } from '../errors.js';
 import { parseIdentities, recipientOf, type ParsedIdentity } from '../identity/age-key.js';
@@ -34,28 +35,11 @@ export interface IdentityDeps {
   readonly notifyDaemon?: () => Promise<string | null>;
 }
 
-/**
- * The repo: `--repo` when given, else the git top level of cwd, else null (identity commands
- * work outside a repo; they only skip the recipient checks).
- */
-export async function findRepoRoot(repoFlag: string | null, cwd: string, env: Readonly<Record<string, string | undefined>> = process.env): Promise<string | null> {
-  if (repoFlag !== null) return repoFlag;
-  try {
-    // git needs no identity: keep SOPS_AGE_KEY out of its environment.
-    const { execa } = await import('execa');
-    const { SOPS_AGE_KEY: _identity, ...gitEnv } = env;
-    const result = await execa('git', ['rev-parse', '--show-toplevel'], { cwd, env: gitEnv, extendEnv: false, reject: false, stdin: 'ignore' });
-    return result.exitCode === 0 && result.stdout.trim() !== '' ? result.stdout.trim() : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Production wiring: the configured keychain and the repo found from flags and cwd. */
 export function defaultIdentityDeps(input: CommandInput, io: CliIo): IdentityDeps {
   const options = resolveCommonOptions(input.values, io.env, io.cwd);
   let repo: Promise<string | null> | null = null;
-  const repoRoot = () => (repo ??= findRepoRoot(options.repoFlag, options.cwd, io.env));
+  // identity commands work outside a repo too: they then skip the recipient checks
+  const repoRoot = () => (repo ??= options.repoFlag !== null ? Promise.resolve(options.repoFlag) : findRepoRoot(options.cwd));
   return {
     io,
     keychain: () => openKeychain({ env: io.env }),

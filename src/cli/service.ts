@@ -15,7 +15,7 @@ import { installService, serviceStatus, uninstallService, type DaemonCheck, type
 import { nodeUpgradeWarning, resolveNodeBinary } from '../service/node-binary.js';
 import { serviceLocations, serviceManagerFor } from '../service/platform.js';
 import type { DaemonLaunchSpec } from '../service/render.js';
-import { resolveServiceRepo } from '../service/repo.js';
+import { resolveRepo } from '../config/repo.js';
 import { readServiceTemplate } from '../service/templates.js';
 import type { CliIo, Command, CommandInput } from './types.js';
 
@@ -93,7 +93,7 @@ async function runService(sub: Subcommand, input: CommandInput, io: CliIo, deps:
   const print = (value: unknown) => io.stdout(JSON.stringify(value, null, 2) + '\n');
 
   if (sub === 'install') {
-    const repo = await resolveServiceRepo(options.repoFlag, io.cwd, io.env);
+    const repo = await resolveRepo({ repoFlag: options.repoFlag, cwd: io.cwd });
     const node = await resolveNodeBinary(deps.execPath, userHome);
     const warning = nodeUpgradeWarning(node);
     if (warning) io.stderr(`mcp-secrets service: note: ${warning}\n`);

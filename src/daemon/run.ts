@@ -5,14 +5,13 @@
  * Order matters: the socket is claimed first, so a second daemon exits with E_ALREADY_RUNNING
  * before it touches any output.
  */
-import { createHash } from 'node:crypto';
 import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isAppError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { createLogger, Redactor, type RootLogger } from '../log.js';
 import type { CommonOptions } from '../config/options.js';
-import { planFor, runPipeline, OUTPUT_FILES, type IdentityLookup, type SyncPlan } from '../sync/pipeline.js';
+import { planFor, runPipeline, sha256Hex, OUTPUT_FILES, type IdentityLookup, type SyncPlan } from '../sync/pipeline.js';
 import { ensureHome, removeStaleTemps } from '../publish/publisher.js';
 import { startIpcServer, type IpcServer } from '../ipc/server.js';
 import { watchSource, type SourceWatcher } from '../watch/watcher.js';
@@ -42,7 +41,7 @@ async function fileSha256(file: string): Promise<string | null> {
   try {
     // a symlink planted at an output does not count as our output: the next sync replaces it
     if ((await lstat(file)).isSymbolicLink()) return null;
-    return createHash('sha256').update(await readFile(file)).digest('hex');
+    return sha256Hex(await readFile(file));
   } catch {
     return null;
   }

@@ -13,6 +13,8 @@ import { AppError } from '../errors.js';
 const HOOK_VARIABLES = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR', 'GIT_OBJECT_DIRECTORY', 'GIT_PREFIX'] as const;
 
 const GIT_ENV: Record<string, string | undefined> = {
+  // git needs no age identity: keep it out of every git child's environment
+  SOPS_AGE_KEY: undefined,
   GIT_OPTIONAL_LOCKS: '0',
   GIT_LITERAL_PATHSPECS: '1',
   GIT_TERMINAL_PROMPT: '0',
