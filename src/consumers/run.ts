@@ -1,0 +1,63 @@
+/**
+ * The `run` use case: hand one consumer only the entries it needs, in its environment, without a
+ * file (DESIGN.md "Consumers").
+ *
+ * Order matters for failing closed and cheaply: the command is looked up first (127/126 need no
+ * identity), then the bundle is opened with every trust check (the caller's `openEntries`), then
+ * the selectors are applied; only when all of that succeeded does the child start. Nothing here
+ * writes to stdout: it belongs to the child (an MCP stdio server speaks JSON-RPC on it).
+ */
+import { sanitizeForMessage } from '../errors.js';
+import type { Entry } from '../render/entries.js';
+import { childEnvironment } from './child-env.js';
+import { lookupCommand, runChild, type SignalSource } from './child.js';
+import { createMaskStream } from './mask.js';
+import { selectEntries, type Profile, type Selectors } from './select.js';
+
+export interface RunInput {
+  command: string;
+  args: readonly string[];
+  selectors: Selectors;
+  /** `--mask`: selected values are replaced in the child's stderr. */
+  mask: boolean;
+  /** `--preserve-env`: a variable the parent already has keeps its value. */
+  preserveEnv: boolean;
+  cwd: string;
+  /** The parent's environment (the child's starts from it, less SOPS_AGE_*). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** True when stdin is a terminal (see child.ts on terminal signals). */
+  terminal: boolean;
+}
+
+export interface RunDeps {
+  /**
+   * Opens the bundle with every check `sync` makes (MAC, pinned data key, forbidden names,
+   * accepted repo config) and returns its entries and the repo's profiles. Throws AppError.
+   */
+  openEntries(): Promise<{ entries: readonly Entry[]; profiles: Readonly<Record<string, Profile>> }>;
+  /** Where `run`'s own messages go (never stdout). */
+  stderr(text: string): void;
+  signals?: SignalSource;
+}
+
+/** Runs the consumer to its end; resolves with the exit code `run` returns. Throws AppError before the child starts. */
+export async function runConsumer(input: RunInput, deps: RunDeps): Promise<number> {
+  const found = await lookupCommand(input.command, input.env.PATH, input.cwd);
+  if (!found.ok) {
+    deps.stderr(`mcp-secrets run: ${sanitizeForMessage(input.command)}: ${found.reason}\n`);
+    return found.exitCode;
+  }
+  const { entries, profiles } = await deps.openEntries();
+  const selected = selectEntries(entries, input.selectors, profiles);
+  const { env } = childEnvironment(input.env, selected, { preserveEnv: input.preserveEnv });
+  return runChild({
+    file: found.file,
+    argv0: input.command,
+    args: input.args,
+    env,
+    cwd: input.cwd,
+    terminal: input.terminal,
+    signals: deps.signals,
+    stderrFilter: input.mask ? createMaskStream(selected.map((e) => ({ name: e.name, value: e.value }))) : undefined,
+  });
+}
