@@ -3,9 +3,9 @@
  * and pipelines). `--output-type json` prints sops's JSON form. Strict like `sync`: a MAC or tag
  * problem is an error with no output at all.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError, EXIT } from '../errors.js';
+import { AppError, EXIT, isAppError } from '../errors.js';
+import { READ_LIMITS, readBounded } from '../fsx/read-bounded.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { formatFromPath, inspect, decrypt as nativeDecrypt, serialize, toOrderedJson, type SopsFormat } from '../sops/index.js';
 import { chooseEngine } from '../engine/select.js';
@@ -39,8 +39,10 @@ export async function runDecrypt(input: CommandInput, io: CliIo): Promise<number
   const abs = path.resolve(io.cwd, file);
   let bytes: Buffer;
   try {
-    bytes = await readFile(abs);
+    // the user named this file, so a symlink is followed; a FIFO, a device or a huge file is not read
+    bytes = await readBounded(abs, { limit: READ_LIMITS.bundle, followSymlinks: true, what: 'the file' });
   } catch (error) {
+    if (isAppError(error)) throw error;
     throw new AppError('E_SOURCE_MISSING', `cannot read ${abs} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { hint: 'check the path', cause: error });
   }
   const inputFormat = formatOption('input-type', input.values['input-type'], formatFromPath(abs));

@@ -4,10 +4,11 @@
  * bundle, and the outputs and status following it. Nothing touches ~/.mcp or the keychain.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { READ_LIMITS, readBoundedText } from '../fsx/read-bounded.js';
 import { performance } from 'node:perf_hooks';
 import { AppError, EXIT, isAppError } from '../errors.js';
 import { getStatus, waitFresh, subscribe } from '../ipc/client.js';
@@ -41,14 +42,14 @@ async function waitForDaemon(socketPath: string, timeoutMs: number): Promise<Sta
 }
 
 async function showOutputs(home: string, io: CliIo): Promise<void> {
-  const env = await readFile(path.join(home, '.env'), 'utf8');
+  const env = await readBoundedText(path.join(home, '.env'), { limit: READ_LIMITS.output, what: 'the output' });
   io.stdout(`  ${path.join(home, '.env')} (values masked here):\n`);
   for (const line of env.split('\n')) {
     if (line.startsWith('#') || line.trim() === '') continue;
     const eq = line.indexOf('=');
     io.stdout(`    ${line.slice(0, eq)}=${mask(line.slice(eq + 1).replace(/^'|'$/g, ''))}\n`);
   }
-  const store = JSON.parse(await readFile(path.join(home, 'console-secrets.json'), 'utf8')) as {
+  const store = JSON.parse(await readBoundedText(path.join(home, 'console-secrets.json'), { limit: READ_LIMITS.output, what: 'the output' })) as {
     secretsVersion: string | null;
     source: { commit: string | null };
     secrets: { name: string; provider: string }[];

@@ -4,11 +4,11 @@
  * Rules: the secret never reaches stdout except through `sops-key` into a pipe, never stderr,
  * argv or a file; import reads it from stdin, a file or SOPS_AGE_KEY, and prints recipients only.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findRepoRoot } from '../config/repo.js';
 import { resolveCommonOptions } from '../config/options.js';
-import { AppError, EXIT, sanitizeForMessage } from '../errors.js';
+import { AppError, EXIT, isAppError, sanitizeForMessage } from '../errors.js';
+import { READ_LIMITS, readBoundedText } from '../fsx/read-bounded.js';
 import { parseIdentities, recipientOf, type ParsedIdentity } from '../identity/age-key.js';
 import { keychainError } from '../identity/keychain/errors.js';
 import { openKeychain } from '../identity/keychain/index.js';
@@ -101,8 +101,15 @@ async function readImportText(input: CommandInput, deps: IdentityDeps): Promise<
   if (typeof file === 'string') {
     const full = path.resolve(deps.io.cwd, file);
     try {
-      return { text: await readFile(full, 'utf8'), origin: full };
+      const text = await readBoundedText(full, {
+        limit: READ_LIMITS.keyFile,
+        followSymlinks: true,
+        what: 'the age key file',
+        hint: 'or pipe the key to `mcp-secrets identity import`',
+      });
+      return { text, origin: full };
     } catch (error) {
+      if (isAppError(error)) throw error;
       const code = (error as NodeJS.ErrnoException).code ?? 'error';
       throw new AppError('E_USAGE', `identity import: cannot read ${full} (${code})`, { hint: 'check the path to your age key file', cause: error });
     }

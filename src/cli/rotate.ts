@@ -8,13 +8,14 @@
  */
 import { execa } from 'execa';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
-import { access, readFile, writeFile, rename, mkdir, unlink } from 'node:fs/promises';
+import { access, writeFile, rename, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError, EXIT } from '../errors.js';
+import { AppError, EXIT, isAppError } from '../errors.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
 import { formatFromPath, inspect, updateRecipients, decrypt } from '../sops/index.js';
 import { identityLookup } from '../identity/lookup.js';
+import { readSopsConfigText } from '../identity/recipients.js';
 import { planFor, readBundle, sha256Hex } from '../sync/pipeline.js';
 import { evidenceMarkdown, nextRecipients, nextVersion, rewriteSopsConfig } from '../rotate/plan.js';
 import type { Command, CliIo, CommandInput } from './types.js';
@@ -105,8 +106,10 @@ export async function runRotate(input: CommandInput, io: CliIo): Promise<number>
   const sopsConfigPath = path.join(repo, '.sops.yaml');
   let sopsConfig: string | null = null;
   try {
-    sopsConfig = await readFile(sopsConfigPath, 'utf8');
-  } catch {
+    sopsConfig = await readSopsConfigText(repo);
+  } catch (error) {
+    // no .sops.yaml is fine (nothing to rewrite); one that is refused (a FIFO, a device, too big) is not
+    if (isAppError(error)) throw error;
     sopsConfig = null;
   }
   const date = now.toISOString().slice(0, 10);

@@ -5,9 +5,10 @@
  * Order matters: the socket is claimed first, so a second daemon exits with E_ALREADY_RUNNING
  * before it touches any output.
  */
-import { lstat, readFile } from 'node:fs/promises';
+
 import path from 'node:path';
 import { isAppError } from '../errors.js';
+import { READ_LIMITS, readBounded } from '../fsx/read-bounded.js';
 import { VERSION } from '../version.js';
 import { createLogger, Redactor, type RootLogger } from '../log.js';
 import type { CommonOptions } from '../config/options.js';
@@ -39,9 +40,9 @@ export interface RunningDaemon {
 
 async function fileSha256(file: string): Promise<string | null> {
   try {
-    // a symlink planted at an output does not count as our output: the next sync replaces it
-    if ((await lstat(file)).isSymbolicLink()) return null;
-    return sha256Hex(await readFile(file));
+    // a symlink, FIFO or device planted at an output does not count as our output (the reader
+    // refuses it without blocking): the next sync replaces it
+    return sha256Hex(await readBounded(file, { limit: READ_LIMITS.output, what: 'the output' }));
   } catch {
     return null;
   }

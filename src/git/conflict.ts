@@ -3,9 +3,9 @@
  * carries conflict markers (a conflict someone "resolved" with `git add` without editing, or a
  * bundle copied from a conflicted checkout).
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runGit } from './run.js';
+import { READ_LIMITS, readBounded } from '../fsx/read-bounded.js';
 import { toPathspec } from './provenance.js';
 
 export type ConflictReason = 'markers' | 'unmerged';
@@ -46,7 +46,7 @@ export async function conflictState(workTree: string, relPath: string, content?:
   let bytes = content;
   if (bytes === undefined) {
     try {
-      bytes = await readFile(path.resolve(workTree, relPath));
+      bytes = await readBounded(path.resolve(workTree, relPath), { limit: READ_LIMITS.bundle, what: 'the bundle' });
     } catch {
       return { conflicted: false, reason: null };
     }

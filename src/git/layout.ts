@@ -3,9 +3,10 @@
  * index.lock) and its common dir (refs, packed-refs). Linked worktrees, submodules and
  * `--separate-git-dir` repos have a `.git` file pointing elsewhere; git resolves it for us.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { runGit } from './run.js';
+import { READ_LIMITS, readBoundedText } from '../fsx/read-bounded.js';
 
 export interface GitLayout {
   /** Top level of the work tree, as git prints it (symlinks resolved). */
@@ -52,7 +53,7 @@ export async function gitLayout(workTree: string): Promise<GitLayout | null> {
 export async function currentBranchRef(layout: GitLayout): Promise<string | null> {
   let head: string;
   try {
-    head = await readFile(path.join(layout.gitDir, 'HEAD'), 'utf8');
+    head = await readBoundedText(path.join(layout.gitDir, 'HEAD'), { limit: READ_LIMITS.gitRef, followSymlinks: true, what: 'git HEAD' });
   } catch {
     return null;
   }

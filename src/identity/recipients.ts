@@ -2,10 +2,10 @@
  * Public age recipients a repo expects: those in `.sops.yaml` creation rules and those the bundle
  * is encrypted to. Used to warn when an imported identity opens nothing. Reads public data only.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { formatFromPath, inspect } from '../sops/index.js';
+import { READ_LIMITS, readBounded, readBoundedText } from '../fsx/read-bounded.js';
 
 const RECIPIENT = /^age1[0-9a-z]+$/;
 
@@ -37,7 +37,7 @@ export function recipientsFromSopsConfig(text: string): string[] {
 /** Recipients of the bundle at `file`, or null when it cannot be read or is not a SOPS file. */
 export async function readBundleRecipients(file: string): Promise<string[] | null> {
   try {
-    return inspect(await readFile(file), { format: formatFromPath(file) }).ageRecipients;
+    return inspect(await readBounded(file, { limit: READ_LIMITS.bundle, what: 'the bundle' }), { format: formatFromPath(file) }).ageRecipients;
   } catch {
     return null;
   }
@@ -46,8 +46,22 @@ export async function readBundleRecipients(file: string): Promise<string[] | nul
 /** Recipients in `<repo>/.sops.yaml`, or null when there is none or it does not parse. */
 export async function readSopsConfigRecipients(repo: string): Promise<string[] | null> {
   try {
-    return recipientsFromSopsConfig(await readFile(path.join(repo, '.sops.yaml'), 'utf8'));
+    // a checkout decides what is here: no symlink, FIFO or device, at most 1 MiB
+    return recipientsFromSopsConfig(await readSopsConfigText(repo));
   } catch {
     return null;
   }
+}
+
+/**
+ * The text of `<repo>/.sops.yaml`, read as a regular file of at most {@link READ_LIMITS.sopsConfig}
+ * bytes (a symlink is refused: a checkout decides where it points).
+ * @throws AppError E_PARSE when it is refused; the errno error (ENOENT…) when it cannot be read.
+ */
+export function readSopsConfigText(repo: string): Promise<string> {
+  return readBoundedText(path.join(repo, '.sops.yaml'), {
+    limit: READ_LIMITS.sopsConfig,
+    what: '.sops.yaml',
+    hint: 'restore .sops.yaml from git (`git checkout -- .sops.yaml`)',
+  });
 }

@@ -6,13 +6,13 @@
  * what was looked at. A keychain failure is an attempt like any other: the env and file sources
  * are still tried, and nothing is ever stored anywhere weaker than the keychain.
  */
-import { readFile as fsReadFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AppError, isAppError, sanitizeForMessage } from '../errors.js';
 import { parseIdentities, recipientOf, type ParsedIdentity } from './age-key.js';
 import { CAUSE_TEXT, keychainFailureCause } from './keychain/errors.js';
 import type { Keychain } from './keychain/types.js';
+import { READ_LIMITS, readBoundedText } from '../fsx/read-bounded.js';
 
 export type IdentitySource = 'keychain' | 'env' | 'file';
 
@@ -70,7 +70,16 @@ function parseOutcome(error: unknown): string {
   throw error;
 }
 
+/**
+ * Reads an age key file: the user chose this path, so a symlink is followed (dotfile managers
+ * link keys.txt), but only a regular file of at most 1 MiB is read: a FIFO would block for good.
+ */
+export function readKeyFile(file: string): Promise<string> {
+  return readBoundedText(file, { limit: READ_LIMITS.keyFile, followSymlinks: true, what: 'the age key file' });
+}
+
 function readErrorOutcome(error: unknown): string {
+  if (isAppError(error)) return `${error.code}: ${error.message}`;
   const code = (error as NodeJS.ErrnoException | null)?.code;
   switch (code) {
     case 'ENOENT':
@@ -91,7 +100,7 @@ function readErrorOutcome(error: unknown): string {
  */
 export async function resolveIdentities(options: ResolveOptions): Promise<Resolution> {
   const { env, keychain } = options;
-  const readFile = options.readFile ?? ((file: string) => fsReadFile(file, 'utf8'));
+  const readFile = options.readFile ?? readKeyFile;
   const attempts: IdentityAttempt[] = [];
   const identities: ResolvedIdentity[] = [];
   const known = new Set<string>();

@@ -8,6 +8,7 @@
 
 import { constants, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { READ_LIMITS, readBounded } from '../fsx/read-bounded.js';
 
 /** The steps a failure can be injected at. `write` and `fsync` act on an open temp file. */
 export type FsStep = 'open' | 'write' | 'fsync' | 'rename' | 'dirFsync';
@@ -46,9 +47,8 @@ export interface PublishFs {
   chmod(path: string, mode: number): Promise<void>;
 }
 
-// O_NOFOLLOW and O_NONBLOCK do not exist on Windows; there the flags fall back to plain ones.
+// O_NOFOLLOW does not exist on Windows; there the flag falls back to a plain open.
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
-const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
 
 function isErrno(error: unknown, ...codes: string[]): boolean {
   return typeof error === 'object' && error !== null && codes.includes((error as NodeJS.ErrnoException).code ?? '');
@@ -90,15 +90,8 @@ export const realFs: PublishFs = {
       throw error;
     }
   },
-  async readNoFollow(path) {
-    const handle = await fsp.open(path, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-    try {
-      if (!(await handle.stat()).isFile()) throw Object.assign(new Error(`not a regular file: ${path}`), { code: 'EINVAL' });
-      return await handle.readFile();
-    } finally {
-      await handle.close();
-    }
-  },
+  // bounded as well: whatever was swapped in at an output must not fill memory either
+  readNoFollow: (path) => readBounded(path, { limit: READ_LIMITS.output, what: 'the output' }),
   readdir: (path) => fsp.readdir(path),
   async mkdir(path, mode) {
     await fsp.mkdir(path, { recursive: true, mode });

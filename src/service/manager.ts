@@ -7,9 +7,10 @@
  * failed" are expected situations the CLI explains, with the manual command to run instead.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StatusDocument } from '../ipc/status.js';
+import { READ_LIMITS, readBoundedText } from '../fsx/read-bounded.js';
 import type { ServiceLocations } from './platform.js';
 import { LAUNCHD_LABEL, SYSTEMD_UNIT_NAME, daemonArgv, renderLaunchdPlist, renderSystemdUnit, shellQuote, type DaemonLaunchSpec } from './render.js';
 
@@ -94,7 +95,7 @@ export function manualDaemonCommand(spec: DaemonLaunchSpec): string {
 
 async function readIfExists(file: string): Promise<string | null> {
   try {
-    return await readFile(file, 'utf8');
+    return await readBoundedText(file, { limit: READ_LIMITS.serviceFile, followSymlinks: true, what: 'the service file' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;

@@ -1,8 +1,9 @@
 /** The service file templates shipped in the package's `service/` directory (package.json "files"). */
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { ServiceManagerKind } from './platform.js';
+import { READ_LIMITS, readBoundedText } from '../fsx/read-bounded.js';
 
 const TEMPLATE_FILES: Record<ServiceManagerKind, string> = {
   systemd: path.join('systemd', 'mcp-secrets.service'),
@@ -24,5 +25,6 @@ export async function findTemplateDir(): Promise<string> {
 }
 
 export async function readServiceTemplate(kind: ServiceManagerKind, templateDir?: string): Promise<string> {
-  return readFile(path.join(templateDir ?? (await findTemplateDir()), TEMPLATE_FILES[kind]), 'utf8');
+  const file = path.join(templateDir ?? (await findTemplateDir()), TEMPLATE_FILES[kind]);
+  return readBoundedText(file, { limit: READ_LIMITS.serviceFile, followSymlinks: true, what: 'the service template' });
 }

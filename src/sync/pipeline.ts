@@ -5,7 +5,6 @@
  * outputs on disk stay the last good ones.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AppError, isAppError } from '../errors.js';
@@ -23,9 +22,7 @@ import type { IdentitySource } from '../ipc/status.js';
 import type { SyncSuccess } from './types.js';
 import { noIdentityError } from '../identity/resolve.js';
 import { readSopsConfigRecipients } from '../identity/recipients.js';
-
-/** Bundles larger than this are refused before parsing: a secrets bundle is kilobytes. */
-const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
+import { READ_LIMITS, readBounded } from '../fsx/read-bounded.js';
 
 export const OUTPUT_FILES = { env: '.env', console: 'console-secrets.json' } as const;
 
@@ -69,13 +66,13 @@ export function sha256Hex(bytes: Uint8Array): string {
 
 export async function readBundle(plan: SyncPlan): Promise<Buffer> {
   try {
-    const bytes = await readFile(plan.sourceAbs);
-    if (bytes.length > MAX_BUNDLE_BYTES) {
-      throw new AppError('E_PARSE', `${plan.sourceRel}: the bundle is ${bytes.length} bytes, larger than ${MAX_BUNDLE_BYTES}`, {
-        hint: 'check --source points at the SOPS bundle',
-      });
-    }
-    return bytes;
+    // A checkout decides what is at this path: a symlink (to /dev/zero, say), a FIFO or a huge
+    // file is refused before it can block or fill memory.
+    return await readBounded(plan.sourceAbs, {
+      limit: READ_LIMITS.bundle,
+      what: 'the bundle',
+      hint: 'check --source points at the SOPS bundle, and commit it as a regular file',
+    });
   } catch (error) {
     if (isAppError(error)) throw error;
     const code = (error as NodeJS.ErrnoException).code;

@@ -8,8 +8,8 @@
  * both are seen. When HEAD moves to another branch the ref watch follows it.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { READ_LIMITS, readBoundedText } from '../fsx/read-bounded.js';
 import { currentBranchRef, gitLayout, indexLockPath, refFilePath, type GitLayout } from '../git/layout.js';
 import { createSettler, systemClock, type Clock, type Settler } from './settle.js';
 import { canonicalPath, nearestExistingDir, outermostRoots, watchTargets, type TargetWatch } from './targets.js';
@@ -123,7 +123,7 @@ function inode(dir: string): number | null {
 /** A loose ref's content, or null when it is packed or unborn (packed-refs is watched as well). */
 async function readRef(file: string): Promise<string | null> {
   try {
-    return await readFile(file, 'utf8');
+    return await readBoundedText(file, { limit: READ_LIMITS.gitRef, followSymlinks: true, what: 'the git ref' });
   } catch {
     return null;
   }

@@ -11,7 +11,7 @@
 import { CST, Parser, isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
 import type { Scalar, TreeMap, TreeValue } from '../tree.js';
 import { looksEncrypted } from '../cipher.js';
-import { lineOf, parseError } from './errors.js';
+import { MAX_NESTING_DEPTH, depthError, lineOf, parseError } from './errors.js';
 import type { EncryptedComment } from './types.js';
 
 type Token = CST.Token;
@@ -24,6 +24,8 @@ interface Ctx {
   name: string;
   comments: EncryptedComment[];
   lineStarts?: number[];
+  /** Collections open around the token being converted (bounded by MAX_NESTING_DEPTH). */
+  depth: number;
 }
 
 /** The 0-based column of an offset (line starts computed once per file). */
@@ -53,7 +55,7 @@ function checkColumn(ctx: Ctx, offset: number, expected: { column: number | null
 
 /** The parsed root value (or undefined for an empty document) and the encrypted-looking comments. */
 export function parseYamlText(text: string, name: string): { root: TreeValue | undefined; comments: EncryptedComment[] } {
-  const ctx: Ctx = { text, name, comments: [] };
+  const ctx: Ctx = { text, name, comments: [], depth: 0 };
   try {
     return { root: fromCst(ctx), comments: ctx.comments };
   } catch (error) {
@@ -111,6 +113,16 @@ interface Converted {
 }
 
 function convert(ctx: Ctx, token: Token, path: string[], aad: string, ancestors: string[]): Converted {
+  if (!isContainer(token)) return convertLeaf(ctx, token, aad, ancestors);
+  // checked before descending: the walk recurses once per level (see MAX_NESTING_DEPTH)
+  if (ctx.depth >= MAX_NESTING_DEPTH) throw depthError(ctx.name, lineOf(ctx.text, token.offset));
+  ctx.depth += 1;
+  const converted = convertContainer(ctx, token, path, aad, ancestors);
+  ctx.depth -= 1;
+  return converted;
+}
+
+function convertContainer(ctx: Ctx, token: Token, path: string[], aad: string, ancestors: string[]): Converted {
   switch (token.type) {
     case 'block-map':
       return convertMap(ctx, token.items, path, aad, ancestors, true);
@@ -123,6 +135,13 @@ function convert(ctx: Ctx, token: Token, path: string[], aad: string, ancestors:
       scanTokens(ctx, token.end, [aad, ...ancestors], []);
       return converted;
     }
+    default:
+      return convertLeaf(ctx, token, aad, ancestors);
+  }
+}
+
+function convertLeaf(ctx: Ctx, token: Token, aad: string, ancestors: string[]): Converted {
+  switch (token.type) {
     case 'scalar':
     case 'single-quoted-scalar':
     case 'double-quoted-scalar':
@@ -278,8 +297,11 @@ function fromDocument(text: string, name: string): TreeValue | undefined {
   if (!doc || doc.contents === null) return undefined;
   let budget = MAX_NODES;
   const visit = (node: unknown, depth: number): TreeValue => {
-    if (--budget < 0 || depth > 10_000) throw parseError(name, 'too many nodes (alias expansion)', null);
-    if (isAlias(node)) return visit(node.resolve(doc as Document), depth + 1);
+    if (--budget < 0) throw parseError(name, 'too many nodes (alias expansion)', null);
+    // an alias adds no level of its own; the budget above stops cycles and expansion
+    if (isAlias(node)) return visit(node.resolve(doc as Document), depth);
+    // `depth` collections are open around this node, counted as the fast path counts them
+    if ((isMap(node) || isSeq(node)) && depth >= MAX_NESTING_DEPTH) throw depthError(name, nodeLine(text, node));
     if (isMap(node)) {
       const map: TreeMap = new Map();
       for (const pair of node.items) {
@@ -303,4 +325,10 @@ function fromDocument(text: string, name: string): TreeValue | undefined {
     throw parseError(name, 'unsupported YAML node', null);
   };
   return visit(doc.contents, 0);
+}
+
+/** The line a Document node starts on, when it has a range. */
+function nodeLine(text: string, node: unknown): number | null {
+  const range = (node as YamlNode | null)?.range;
+  return Array.isArray(range) ? lineOf(text, range[0]) : null;
 }
