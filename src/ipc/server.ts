@@ -210,6 +210,17 @@ export async function somethingListens(socketPath: string, timeoutMs = 1000): Pr
   return (await probeSocket(socketPath, timeoutMs)) === 'live';
 }
 
+/**
+ * Refuses early, changing nothing, when a daemon already answers on the path: a second daemon
+ * must exit before it touches home or creates its logs. (startIpcServer checks again when it
+ * claims the path.)
+ *
+ * @throws AppError `E_ALREADY_RUNNING`.
+ */
+export async function assertNoDaemonOn(socketPath: string): Promise<void> {
+  if (await somethingListens(path.resolve(socketPath))) throw alreadyRunning(path.resolve(socketPath));
+}
+
 function alreadyRunning(socketPath: string, detail = 'a daemon already answers on'): AppError {
   return new AppError('E_ALREADY_RUNNING', `${detail} ${socketPath}`, {
     hint: 'use `mcp-secrets status`, or stop it first (`mcp-secrets service uninstall` or kill it)',

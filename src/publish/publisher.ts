@@ -79,6 +79,12 @@ export async function publish(home: string, files: readonly OutputFile[], deps: 
   const uid = 'uid' in deps ? deps.uid : process.getuid?.();
   checkNames(files);
   const { warnings } = await ensureHome(home, { fs, uid });
+  // temps a killed writer left (0600 plaintext) go on every publish, not only at a daemon start
+  try {
+    await removeStaleTemps(home, { fs });
+  } catch (error) {
+    warnings.push(`could not remove temp files left by an earlier crash: ${isAppError(error) ? error.message : String(error)}`);
+  }
 
   const unchanged: string[] = [];
   const plans: Plan[] = [];
