@@ -1,15 +1,14 @@
 /**
  * Logging (DESIGN.md "Logging"): winston, JSON lines to `<home>/logs/daemon.log` (size-rotated,
- * 0600 in a 0700 directory) and readable lines to stderr (journald and launchd keep them).
+ * 0600 in a 0700 directory, opened without following links: log-file.ts) and readable lines to stderr (journald and launchd keep them).
  *
  * Every line passes the redaction format first: it masks the current secret values (the daemon
  * updates the set after each decrypt) and anything shaped like an age secret key, in the message
  * and in every metadata field. Log names, counts, codes and durations; never values.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import winston from 'winston';
 import type { LogLevel } from './config/options.js';
+import { PrivateLogFile } from './log-file.js';
 
 export interface Logger {
   error(message: string, meta?: Record<string, unknown>): void;
@@ -71,6 +70,11 @@ export interface LoggerOptions {
 const LEVEL_KEYS = new Set(['level', 'message', 'timestamp', 'component']);
 
 export interface RootLogger extends Logger {
+  /**
+   * Starts writing JSON lines to `<logDir>/daemon.log` too (see log-file.ts): called once home
+   * is checked and the single-instance checks have passed. Throws E_INSECURE_PATH or E_WRITE.
+   */
+  attachLogFile(logDir: string): void;
   /** Flushes and closes every transport (on shutdown, so the last lines reach the file). */
   close(): Promise<void>;
 }
@@ -100,21 +104,13 @@ export function createLogger(options: LoggerOptions): RootLogger {
         : new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'], format: readable }),
     );
   }
-  if (options.logDir) {
-    fs.mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
-    fs.chmodSync(options.logDir, 0o700);
-    transports.push(
-      new winston.transports.File({
-        filename: path.join(options.logDir, 'daemon.log'),
-        maxsize: options.maxFileBytes ?? 5 * 1024 * 1024,
-        maxFiles: options.maxFiles ?? 3,
-        tailable: true,
-        // mode applies when winston creates the file; the directory is 0700 either way
-        options: { flags: 'a', mode: 0o600 },
-        format: winston.format.json(),
-      }),
-    );
-  }
+  const files: PrivateLogFile[] = [];
+  const fileTransport = (logDir: string): winston.transports.StreamTransportInstance => {
+    const stream = new PrivateLogFile({ dir: logDir, maxBytes: options.maxFileBytes, maxFiles: options.maxFiles });
+    files.push(stream);
+    return new winston.transports.Stream({ stream, format: winston.format.json() });
+  };
+  if (options.logDir) transports.push(fileTransport(options.logDir));
   const base = winston.createLogger({
     level: options.level,
     format: winston.format.combine(redact(), winston.format.timestamp()),
@@ -123,9 +119,13 @@ export function createLogger(options: LoggerOptions): RootLogger {
   });
   return {
     ...wrap(base),
+    attachLogFile: (logDir) => void base.add(fileTransport(logDir)),
     close: () =>
       new Promise<void>((resolve) => {
-        base.on('finish', () => resolve());
+        base.on('finish', () => {
+          for (const file of files) file.end();
+          resolve();
+        });
         base.end();
         // a transport that never finishes must not hold the process
         setTimeout(resolve, 500).unref();

@@ -1,16 +1,18 @@
 /**
  * `mcp-secrets purge`: incident response on one machine. In this order, so nothing comes back:
- * 1. a running daemon is told to enter `locked` (otherwise it would restore the outputs we delete);
+ * 1. a running daemon is told to enter `locked` (otherwise it would restore the outputs we delete):
+ *    the one holding home's lock, whatever its socket, else the one on --socket;
  * 2. both outputs (and any temp left by a crash) are overwritten with zeros, fsynced and unlinked;
  * 3. the identities cached in the OS keychain are forgotten (unless --keep-identity).
  * Prints what was removed; never a value.
  */
 import { open, lstat, unlink, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { EXIT, isAppError } from '../errors.js';
+import { AppError, EXIT, isAppError } from '../errors.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { openKeychain } from '../identity/keychain/index.js';
 import { OUTPUT_FILES } from '../sync/pipeline.js';
+import { liveHomeLockHolder } from '../publish/home-lock.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = {
@@ -53,12 +55,21 @@ export async function runPurge(input: CommandInput, io: CliIo): Promise<number> 
   const options = resolveCommonOptions(input.values, io.env, io.cwd);
   const report: PurgeReport = { daemon: 'not running', removedFiles: [], forgottenRecipients: [], keptIdentity: input.values['keep-identity'] === true, warnings: [] };
 
+  // the daemon that holds home (whatever socket it uses), else the one on our socket, is locked first
+  const holder = await liveHomeLockHolder(options.home);
+  const { lock } = await import('../ipc/client.js');
   try {
-    const { lock } = await import('../ipc/client.js');
-    await lock('purge', { socketPath: options.socket, timeoutMs: 5_000 });
+    await lock('purge', { socketPath: holder?.socket ?? options.socket, timeoutMs: 5_000 });
     report.daemon = 'locked';
   } catch (error) {
     if (!isAppError(error) || error.code !== 'E_DAEMON_UNREACHABLE') throw error;
+    if (holder !== null) {
+      // it would restore what we delete: do not purge beside it
+      throw new AppError('E_ALREADY_RUNNING', `a daemon (pid ${holder.pid}) holds ${options.home} but does not answer on ${holder.socket}, so it cannot be locked`, {
+        hint: 'stop that daemon (`mcp-secrets service uninstall` or kill it), then purge again',
+        cause: error,
+      });
+    }
   }
 
   const candidates = [OUTPUT_FILES.env, OUTPUT_FILES.console].map((n) => path.join(options.home, n));

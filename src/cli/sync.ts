@@ -2,11 +2,12 @@
  * `mcp-secrets sync`: the one-shot replacement for the runbook's `make secrets-sync`.
  * Prints a one-screen summary (never a value); `--json` prints the same as JSON.
  */
-import { EXIT } from '../errors.js';
+import { AppError, EXIT, isAppError } from '../errors.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
 import { planFor, runPipeline, type IdentityLookup } from '../sync/pipeline.js';
 import { identityLookup } from '../identity/lookup.js';
+import { liveHomeLockHolder, type HomeLockHolder } from '../publish/home-lock.js';
 import type { SyncSuccess } from '../sync/types.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
@@ -24,6 +25,9 @@ export default command;
 export async function runSync(input: CommandInput, io: CliIo): Promise<number> {
   const options = resolveCommonOptions(input.values, io.env, io.cwd);
   if (input.values.daemon === true) return syncThroughDaemon(options.socket, options.json, io);
+  // one writer per home: while a daemon holds it, that daemon syncs (writing beside it would race it)
+  const holder = await liveHomeLockHolder(options.home);
+  if (holder !== null) return syncThroughHolder(options.home, holder, options.json, io);
 
   const repo = await resolveRepo({ repoFlag: options.repoFlag, cwd: io.cwd });
   const plan = planFor(repo, options.source, options.home, options.engine);
@@ -68,6 +72,19 @@ function summary(result: SyncSuccess, sourceRel: string): string {
     `  took ${result.durationMs.toFixed(1)} ms`,
   ];
   return lines.join('\n') + '\n';
+}
+
+async function syncThroughHolder(home: string, holder: HomeLockHolder, json: boolean, io: CliIo): Promise<number> {
+  io.stderr(`mcp-secrets: the daemon (pid ${holder.pid}) serving ${home} does this sync\n`);
+  try {
+    return await syncThroughDaemon(holder.socket, json, io);
+  } catch (error) {
+    if (!isAppError(error) || error.code !== 'E_DAEMON_UNREACHABLE') throw error;
+    throw new AppError('E_ALREADY_RUNNING', `a daemon (pid ${holder.pid}) holds ${home} but does not answer on ${holder.socket}`, {
+      hint: 'it may still be starting: try again in a moment, or stop that daemon and sync again',
+      cause: error,
+    });
+  }
 }
 
 async function syncThroughDaemon(socketPath: string, json: boolean, io: CliIo): Promise<number> {

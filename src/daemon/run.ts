@@ -1,9 +1,12 @@
 /**
- * Wires the daemon together: logger → single-instance IPC socket → home checks → watcher → first
- * sync. The core (`core.ts`) owns state; this file owns lifetimes (start order, signals, shutdown).
+ * Wires the daemon together: stderr logger → home checks → home lock → IPC socket → log file →
+ * watcher → first sync. The core (`core.ts`) owns state; this file owns lifetimes (start order,
+ * signals, shutdown).
  *
- * Order matters: the socket is claimed first, so a second daemon exits with E_ALREADY_RUNNING
- * before it touches any output.
+ * Order matters: nothing is written in home before home is checked (ours, 0700) and this daemon
+ * is its only one (the home lock: one writer per home, whatever the socket) and owns its socket.
+ * A second daemon exits with E_ALREADY_RUNNING having created nothing, not even `<home>/logs`;
+ * the log file is opened last, without following links (log-file.ts).
  */
 
 import path from 'node:path';
@@ -14,7 +17,8 @@ import { createLogger, Redactor, type RootLogger } from '../log.js';
 import type { CommonOptions } from '../config/options.js';
 import { planFor, runPipeline, sha256Hex, OUTPUT_FILES, type IdentityLookup, type SyncPlan } from '../sync/pipeline.js';
 import { ensureHome, removeStaleTemps } from '../publish/publisher.js';
-import { startIpcServer, type IpcServer } from '../ipc/server.js';
+import { acquireHomeLock, type HomeLock } from '../publish/home-lock.js';
+import { assertNoDaemonOn, startIpcServer, type IpcServer } from '../ipc/server.js';
 import { watchSource, type SourceWatcher } from '../watch/watcher.js';
 import { DaemonCore, type Probe } from './core.js';
 
@@ -51,12 +55,8 @@ async function fileSha256(file: string): Promise<string | null> {
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const { common, repo } = options;
   const redactor = new Redactor();
-  const logger = createLogger({
-    level: common.logLevel,
-    redactor,
-    logDir: path.join(common.home, 'logs'),
-    stderrStream: options.stderr,
-  });
+  // stderr only until the checks below pass; the file is attached once home is known to be ours alone
+  const logger = createLogger({ level: common.logLevel, redactor, stderrStream: options.stderr });
   const log = logger.child('daemon');
   const plan: SyncPlan = planFor(repo, common.source, common.home, common.engine);
   const outputs = [
@@ -94,7 +94,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 
   let server: IpcServer | null = null;
   let watcher: SourceWatcher | null = null;
+  let homeLock: HomeLock | null = null;
   try {
+    await assertNoDaemonOn(common.socket);
+    const home = await ensureHome(common.home);
+    homeLock = await acquireHomeLock(common.home, common.socket);
     server = await startIpcServer({
       socketPath: common.socket,
       logger: logger.child('ipc'),
@@ -110,7 +114,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         onStatusChange: (listener) => core.onStatusChange(listener),
       },
     });
-    const home = await ensureHome(common.home);
+    logger.attachLogFile(path.join(common.home, 'logs'));
     for (const w of home.warnings) log.warn(w);
     const removed = await removeStaleTemps(common.home);
     if (removed.length > 0) log.info('removed temp files left by an earlier crash', { count: removed.length });
@@ -127,6 +131,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   } catch (error) {
     await watcher?.close();
     await server?.close();
+    await homeLock?.release();
     await logger.close();
     throw error;
   }
@@ -142,6 +147,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       log.info('stopping', { reason });
       await watcher?.close();
       await server?.close();
+      await homeLock?.release();
       await logger.close();
       resolveStopped();
     })());

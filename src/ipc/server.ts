@@ -23,12 +23,16 @@
  * the same file. What remains: two daemons that both find the same stale file within the same
  * few microseconds; service managers start one.
  *
+ * The path is checked before anything changes (prepareSocketPath): only the socket's own
+ * directory is ever created or tightened, never one above it or one holding others' files.
+ *
  * A bad client costs its own connection only: garbage or oversized input closes it; a
  * connection that completes no request within the idle timeout is closed (one that trickles
  * bytes too); too many requests in flight close it; slow subscribers are dropped.
  */
 import { createConnection, type Socket } from 'node:net';
-import { chmod, link, lstat, mkdir, unlink } from 'node:fs/promises';
+import type { Dirent, Stats } from 'node:fs';
+import { chmod, link, lstat, mkdir, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { IPCModule } from 'node-ipc';
@@ -99,14 +103,78 @@ function checkPathLength(socketPath: string): void {
   }
 }
 
+/** The file-system calls the socket-path checks make; a seam so tests can watch every change. */
+export interface SocketDirFs {
+  /** `lstat`, or null when nothing is there. */
+  lstat(path: string): Promise<Stats | null>;
+  /** `mkdir -p`; returns the first directory it created (undefined: it created none). */
+  mkdir(path: string, mode: number): Promise<string | undefined>;
+  chmod(path: string, mode: number): Promise<void>;
+  readdir(path: string): Promise<Dirent[]>;
+}
+
+const realSocketDirFs: SocketDirFs = {
+  lstat: (p) =>
+    lstat(p).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return null;
+      throw error;
+    }),
+  mkdir: (p, mode) => mkdir(p, { recursive: true, mode }),
+  chmod: (p, mode) => chmod(p, mode),
+  readdir: (p) => readdir(p, { withFileTypes: true }),
+};
+
+function octal(mode: number): string {
+  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
+}
+
+/** Our private listening names (see startIpcServer): a dot and base-36 digits. */
+const LISTEN_NAME = /^\.[0-9a-z]+$/;
+
 /**
- * The socket's directory: 0700 and ours. A looser mode we own is tightened; a link, someone
- * else's directory, or a shared sticky directory (like /tmp, even when root runs us) is refused.
+ * Checks a socket path and its directory, and only once every check has passed makes the one
+ * change allowed: the directory is created 0700 when missing, and tightened to 0700 when it holds
+ * nothing but sockets of ours (the socket's own name, our listening names). Nothing above that
+ * directory is ever changed, and a directory holding anything else is refused with the `chmod`
+ * to run: `--socket /tmp/x/d` must not close /tmp/x, `--socket /` must not close `/`.
+ *
+ * @throws AppError `E_INSECURE_PATH`: the path names no socket file (a directory, `/`, a regular
+ *   file), the directory is a link, not ours, shared (sticky), or open to others and not ours to close.
  */
-export async function prepareSocketDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const info = await lstat(dir);
-  const uid = process.getuid?.();
+export async function prepareSocketPath(socketPath: string, deps: { fs?: SocketDirFs; uid?: number } = {}): Promise<void> {
+  const fs = deps.fs ?? realSocketDirFs;
+  const uid = 'uid' in deps ? deps.uid : process.getuid?.();
+  const resolved = path.resolve(socketPath);
+  const dir = path.dirname(resolved);
+  const name = path.basename(resolved);
+  if (dir === resolved || name === '' || socketPath.endsWith('/')) {
+    throw new AppError('E_INSECURE_PATH', `${socketPath} is not a socket path (it names a directory)`, { hint: 'pass --socket as a file path, e.g. $XDG_RUNTIME_DIR/mcp-secrets/daemon.sock' });
+  }
+  let info = await fs.lstat(dir);
+  if (info === null) {
+    // nothing there, so nothing of anyone else's can change: create it (and only what is missing)
+    const created = await fs.mkdir(dir, 0o700);
+    // the mode given to mkdir is filtered by the umask; chmod only what this call created
+    if (created !== undefined) await fs.chmod(dir, 0o700);
+    info = await fs.lstat(dir);
+    if (info === null) throw new AppError('E_INSECURE_PATH', `the socket directory ${dir} vanished while it was being created`, { hint: 'try again' });
+  }
+  checkSocketDir(dir, info, uid);
+  const existing = await fs.lstat(resolved);
+  if (existing !== null && !existing.isSocket()) {
+    throw new AppError('E_INSECURE_PATH', `${resolved} exists and is not a socket`, { hint: 'remove it, or pass another --socket' });
+  }
+  if ((info.mode & 0o077) === 0) return;
+  const foreign = (await fs.readdir(dir)).filter((entry) => !(entry.isSocket() && (entry.name === name || LISTEN_NAME.test(entry.name))));
+  if (foreign.length > 0) {
+    throw new AppError('E_INSECURE_PATH', `the socket directory ${dir} is open to others (mode ${octal(info.mode)}) and holds files that are not mcp-secrets' (e.g. ${sanitizeForMessage(foreign[0]?.name ?? '')})`, {
+      hint: `if that directory is yours to close: chmod 700 ${dir}; otherwise pass --socket in a private directory, e.g. $XDG_RUNTIME_DIR/mcp-secrets/daemon.sock`,
+    });
+  }
+  await fs.chmod(dir, 0o700);
+}
+
+function checkSocketDir(dir: string, info: Stats, uid: number | undefined): void {
   if (info.isSymbolicLink() || !info.isDirectory()) {
     throw new AppError('E_INSECURE_PATH', `the socket directory ${dir} is not a plain directory`, { hint: `remove it, or pass --socket in a private directory` });
   }
@@ -116,7 +184,6 @@ export async function prepareSocketDir(dir: string): Promise<void> {
   if ((info.mode & 0o1000) !== 0) {
     throw new AppError('E_INSECURE_PATH', `the socket directory ${dir} is a shared (sticky) directory`, { hint: 'pass --socket in a private directory, e.g. $XDG_RUNTIME_DIR/mcp-secrets/daemon.sock' });
   }
-  if ((info.mode & 0o077) !== 0) await chmod(dir, 0o700);
 }
 
 /**
@@ -141,6 +208,17 @@ export function probeSocket(socketPath: string, timeoutMs = 1000): Promise<'live
 /** True when something accepts a connection on the path (a live daemon). */
 export async function somethingListens(socketPath: string, timeoutMs = 1000): Promise<boolean> {
   return (await probeSocket(socketPath, timeoutMs)) === 'live';
+}
+
+/**
+ * Refuses early, changing nothing, when a daemon already answers on the path: a second daemon
+ * must exit before it touches home or creates its logs. (startIpcServer checks again when it
+ * claims the path.)
+ *
+ * @throws AppError `E_ALREADY_RUNNING`.
+ */
+export async function assertNoDaemonOn(socketPath: string): Promise<void> {
+  if (await somethingListens(path.resolve(socketPath))) throw alreadyRunning(path.resolve(socketPath));
 }
 
 function alreadyRunning(socketPath: string, detail = 'a daemon already answers on'): AppError {
@@ -204,7 +282,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
   const tempPath = path.join(dir, `.${process.pid.toString(36)}${(listenSeq++).toString(36)}`);
   checkPathLength(socketPath);
   checkPathLength(tempPath);
-  await prepareSocketDir(dir);
+  await prepareSocketPath(socketPath);
   await clearPath(socketPath, log);
   await unlink(tempPath).catch(() => undefined); // left by a crash of an earlier process with our pid
 

@@ -2,7 +2,8 @@
  * The only writer of output files (DESIGN.md "Outputs", "Publishing").
  *
  * Rules:
- * - home is a directory owned by the user, 0700 (a looser mode is tightened, with a warning);
+ * - home is a directory owned by the user, 0700 (a looser mode is tightened, with a warning, only
+ *   when home is ours to close: see {@link ensureHome});
  * - every output goes to a temp file created exclusively in home (O_EXCL|O_NOFOLLOW, 0600 and
  *   fchmod 0600 whatever the umask), written, fsynced; only when EVERY temp is ready are they
  *   renamed over their targets, then home is fsynced;
@@ -15,8 +16,9 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { AppError, isAppError } from '../errors.js';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { AppError, isAppError, sanitizeForMessage } from '../errors.js';
 import { realFs, type FileStat, type PublishFs } from './fs.js';
 
 export type { PublishFs } from './fs.js';
@@ -77,6 +79,12 @@ export async function publish(home: string, files: readonly OutputFile[], deps: 
   const uid = 'uid' in deps ? deps.uid : process.getuid?.();
   checkNames(files);
   const { warnings } = await ensureHome(home, { fs, uid });
+  // temps a killed writer left (0600 plaintext) go on every publish, not only at a daemon start
+  try {
+    await removeStaleTemps(home, { fs });
+  } catch (error) {
+    warnings.push(`could not remove temp files left by an earlier crash: ${isAppError(error) ? error.message : String(error)}`);
+  }
 
   const unchanged: string[] = [];
   const plans: Plan[] = [];
@@ -231,14 +239,34 @@ function checkNames(files: readonly OutputFile[]): void {
   }
 }
 
+/** Names in home that are ours: the outputs, our directories, and our dot files (temps, lock, state). */
+const OUR_HOME_NAMES = new Set(['.env', 'console-secrets.json', 'logs', 'run']);
+/** Every file mcp-secrets keeps in home besides the outputs starts with this (temps, the home lock, state). */
+export const OUR_DOT_PREFIX = '.mcp-secrets';
+
+/** True when `name` in home is one mcp-secrets makes (an output, `logs`, `run`, `.mcp-secrets…`). */
+export function isOurHomeEntry(name: string): boolean {
+  return OUR_HOME_NAMES.has(name) || name.startsWith(OUR_DOT_PREFIX);
+}
+
+export interface EnsureHomeDeps extends PublishDeps {
+  /** The default home, which is always ours to tighten (default: `~/.mcp`). */
+  defaultHome?: string;
+}
+
 /**
- * Makes sure home exists, is a real directory owned by `uid`, and is 0700: creates it (0700
- * whatever the umask), tightens a looser mode with a warning.
+ * Makes sure home exists, is a real directory owned by `uid`, and is 0700. Every check runs
+ * before anything changes. A missing home is created (0700 whatever the umask; parents that are
+ * missing too are created, existing ones are never touched). A home open to group or others is
+ * tightened, with a warning, only when it is ours to close: the default `~/.mcp` (the old runbook
+ * left it 0755), or a directory holding nothing but our files; any other is refused, so
+ * `--home /tmp` or `--home ~` changes nothing.
  *
- * @throws AppError `E_INSECURE_PATH` when home is a symlink, not a directory, or owned by another
- *   user; `E_WRITE` when it cannot be created or tightened.
+ * @throws AppError `E_INSECURE_PATH` when home is a symlink, not a directory, owned by another
+ *   user, or open to others and not ours to tighten (the hint gives the `chmod`); `E_WRITE` when
+ *   it cannot be created or tightened.
  */
-export async function ensureHome(home: string, deps: PublishDeps = {}): Promise<{ warnings: string[] }> {
+export async function ensureHome(home: string, deps: EnsureHomeDeps = {}): Promise<{ warnings: string[] }> {
   const fs = deps.fs ?? realFs;
   const uid = 'uid' in deps ? deps.uid : process.getuid?.();
   const warnings: string[] = [];
@@ -273,6 +301,21 @@ export async function ensureHome(home: string, deps: PublishDeps = {}): Promise<
   }
   const mode = stat.mode & 0o777;
   if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+    const isDefault = resolve(home) === resolve(deps.defaultHome ?? join(homedir(), '.mcp'));
+    let foreign: string | undefined;
+    if (!isDefault) {
+      try {
+        foreign = (await fs.readdir(home)).find((name) => !isOurHomeEntry(name));
+      } catch (error) {
+        throw writeError('list', home, home, error);
+      }
+    }
+    if (!isDefault && foreign !== undefined) {
+      throw new AppError('E_INSECURE_PATH', `home is open to others (mode ${octal(mode)}) and is not only mcp-secrets': ${home}`, {
+        hint: `if ${home} is meant to hold the plaintext outputs, close it yourself: chmod 700 ${home}; otherwise choose a private --home / MCP_HOME (default ~/.mcp)`,
+        details: { path: home, mode: octal(mode), ...(foreign === undefined ? {} : { foreign: sanitizeForMessage(foreign) }) },
+      });
+    }
     const tightened = mode & 0o700;
     try {
       await fs.chmod(home, tightened);

@@ -1,12 +1,12 @@
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { stat, writeFile, mkdir, chmod, chown } from 'node:fs/promises';
+import { stat, writeFile, mkdir, chmod, chown, lstat, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { execa } from 'execa';
 import { IPCModule } from 'node-ipc';
-import { startIpcServer } from '../../../src/ipc/server.js';
+import { prepareSocketPath, startIpcServer, type SocketDirFs } from '../../../src/ipc/server.js';
 import { getStatus, waitFresh, subscribe, sync, ping, lock } from '../../../src/ipc/client.js';
 import type { StatusDocument } from '../../../src/ipc/status.js';
 import { FakePort, fakeServer, rawClient } from '../../helpers/ipc.js';
@@ -204,4 +204,71 @@ test('a socket directory owned by someone else is refused with E_INSECURE_PATH',
   await mkdir(runDir, { mode: 0o700 });
   await chown(runDir, 65534, 65534);
   await t.throwsAsync(startIpcServer({ socketPath: path.join(runDir, 's.sock'), port: new FakePort() }), { message: /belongs to uid 65534/ });
+});
+
+/** A seam over the real file system that reads for real and only records the changes asked for. */
+function recordingFs(changes: string[]): SocketDirFs {
+  return {
+    lstat: (p) => lstat(p).catch(() => null),
+    readdir: (p) => readdir(p, { withFileTypes: true }),
+    mkdir: async (p, mode) => {
+      changes.push(`mkdir ${p} ${mode.toString(8)}`);
+      return undefined;
+    },
+    chmod: async (p, mode) => {
+      changes.push(`chmod ${p} ${mode.toString(8)}`);
+    },
+  };
+}
+
+test('--socket / is refused without a single chmod or mkdir (checked through a recording seam, never on / itself)', async (t) => {
+  const changes: string[] = [];
+  const error = await t.throwsAsync(prepareSocketPath('/', { fs: recordingFs(changes) }));
+  t.is((error as { code?: string }).code, 'E_INSECURE_PATH');
+  t.deepEqual(changes, []);
+  // the same shape on a tree of ours, with the real file system: a path that names a directory whose parent is loose
+  const dir = await tempDir(t);
+  const likeRoot = path.join(dir, 'root');
+  await mkdir(path.join(likeRoot, 'etc'), { recursive: true });
+  await chmod(dir, 0o755);
+  await chmod(likeRoot, 0o755);
+  await t.throwsAsync(prepareSocketPath(likeRoot), { message: /not a socket/ });
+  t.is((await stat(dir)).mode & 0o7777, 0o755);
+  t.is((await stat(likeRoot)).mode & 0o7777, 0o755);
+});
+
+test('--socket naming a directory refuses and leaves the loose directory above it as it was', async (t) => {
+  const top = await tempDir(t);
+  const x = path.join(top, 'x');
+  await mkdir(path.join(x, 'd'), { recursive: true });
+  await chmod(x, 0o755);
+  await chmod(top, 0o755);
+  const dMode = (await stat(path.join(x, 'd'))).mode;
+  await t.throwsAsync(startIpcServer({ socketPath: path.join(x, 'd'), port: new FakePort() }), { message: /is not a socket/ });
+  t.is((await stat(x)).mode & 0o777, 0o755);
+  t.is((await stat(top)).mode & 0o777, 0o755);
+  t.is((await stat(path.join(x, 'd'))).mode, dMode);
+});
+
+test('a loose socket directory holding files not ours is refused with the chmod to run, and keeps its mode', async (t) => {
+  const dir = await tempDir(t);
+  const shared = path.join(dir, 'shared');
+  await mkdir(shared);
+  await chmod(shared, 0o755);
+  await writeFile(path.join(shared, 'notes.txt'), 'not ours');
+  const error = await t.throwsAsync(startIpcServer({ socketPath: path.join(shared, 's.sock'), port: new FakePort() }));
+  t.is((error as { code?: string }).code, 'E_INSECURE_PATH');
+  t.regex((error as { hint?: string }).hint ?? '', new RegExp(`chmod 700 ${shared}`));
+  t.is((await stat(shared)).mode & 0o777, 0o755);
+  t.false(existsSync(path.join(shared, 's.sock')));
+});
+
+test('a missing socket directory is created 0700 without touching the directories above it', async (t) => {
+  const dir = await tempDir(t);
+  await chmod(dir, 0o755);
+  const socketPath = path.join(dir, 'a', 'mcp-secrets', 's.sock');
+  const server = await startIpcServer({ socketPath, port: new FakePort() });
+  t.teardown(() => server.close());
+  t.is((await stat(dir)).mode & 0o777, 0o755);
+  t.is((await stat(path.dirname(socketPath))).mode & 0o777, 0o700);
 });

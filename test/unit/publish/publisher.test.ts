@@ -188,3 +188,53 @@ test('refuses output names that are not plain file names', async (t) => {
   }
   await t.throwsAsync(publish(home, [outputs('v1')[0] as OutputFile, outputs('v2')[0] as OutputFile]), { instanceOf: TypeError });
 });
+
+/** The modes of a temp tree this test made, to prove nothing in it changed. */
+async function modes(paths: readonly string[]): Promise<number[]> {
+  return Promise.all(paths.map(async (p) => (await lstat(p)).mode & 0o7777));
+}
+
+test('refuses a home open to others that holds files not ours, with the chmod to run, and changes no mode', async (t) => {
+  const home = await freshHome(t);
+  const parent = join(home, '..');
+  await mkdir(home, { mode: 0o755 });
+  await chmod(home, 0o755);
+  await chmod(parent, 0o755);
+  await writeFile(join(home, 'notes.txt'), 'someone else');
+  const before = await modes([parent, home]);
+  const error = await t.throwsAsync(publish(home, outputs('v1')), { instanceOf: AppError });
+  t.is(error?.code, 'E_INSECURE_PATH');
+  t.true(error?.hint?.includes(`chmod 700 ${home}`));
+  t.deepEqual(await modes([parent, home]), before);
+  t.deepEqual(Object.keys(await snapshotHome(home)), ['notes.txt']);
+});
+
+test('tightens the default home even when it holds other files (the old runbook left ~/.mcp 0755)', async (t) => {
+  const home = await freshHome(t);
+  await mkdir(home, { mode: 0o755 });
+  await chmod(home, 0o755);
+  await writeFile(join(home, 'mcp.json'), '{}');
+  const { warnings } = await ensureHome(home, { defaultHome: home });
+  t.is((await stat(home)).mode & 0o777, 0o700);
+  t.regex(warnings[0] ?? '', /0755 to 0700/);
+});
+
+test('tightens a home open to others that holds only our files', async (t) => {
+  const home = await freshHome(t);
+  await publish(home, outputs('v1'));
+  await mkdir(join(home, 'logs'));
+  await writeFile(join(home, `${TEMP_PREFIX}1-aaaaaaaaaaaa-.env`), 'x');
+  await chmod(home, 0o750);
+  await ensureHome(home);
+  t.is((await stat(home)).mode & 0o777, 0o700);
+});
+
+test('never changes a directory above home: missing parents are created, existing ones keep their mode', async (t) => {
+  const home = await freshHome(t);
+  const top = join(home, '..');
+  await chmod(top, 0o755);
+  const nested = join(home, 'a', 'b');
+  await ensureHome(nested);
+  t.is((await stat(top)).mode & 0o777, 0o755);
+  t.is((await stat(nested)).mode & 0o777, 0o700);
+});
