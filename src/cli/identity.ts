@@ -14,6 +14,7 @@ import { keychainError } from '../identity/keychain/errors.js';
 import { openKeychain } from '../identity/keychain/index.js';
 import type { Keychain } from '../identity/keychain/types.js';
 import { readBundleRecipients, readSopsConfigRecipients } from '../identity/recipients.js';
+import { readSecretFromTty } from './tty-secret.js';
 import type { CliIo, Command, CommandInput } from './types.js';
 
 const USAGE = 'identity import [--file F | --from-env] | show | forget RECIPIENT|--all | sops-key [--force]';
@@ -114,7 +115,15 @@ async function readImportText(input: CommandInput, deps: IdentityDeps): Promise<
     }
     return { text: value, origin: 'SOPS_AGE_KEY' };
   }
-  if ((deps.io.stdin as { isTTY?: boolean }).isTTY) deps.io.stderr('paste the age identity (AGE-SECRET-KEY-1…), then press Ctrl-D:\n');
+  if ((deps.io.stdin as { isTTY?: boolean }).isTTY) {
+    // a terminal echoes what is pasted: read it with echo off (restored on every way out)
+    const text = await readSecretFromTty(deps.io.stdin, {
+      prompt: 'paste the age identity (AGE-SECRET-KEY-1…; not shown), then press Enter on an empty line (or Ctrl-D):\n',
+      write: deps.io.stderr,
+      maxBytes: MAX_INPUT_BYTES,
+    });
+    return { text, origin: 'the terminal' };
+  }
   return { text: await readStream(deps.io.stdin), origin: 'stdin' };
 }
 
