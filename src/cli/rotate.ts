@@ -11,6 +11,7 @@ import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { access, readFile, writeFile, rename, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, EXIT } from '../errors.js';
+import { oneLine } from '../escape.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
 import { formatFromPath, inspect, updateRecipients, decrypt } from '../sops/index.js';
@@ -137,7 +138,7 @@ export async function runRotate(input: CommandInput, io: CliIo): Promise<number>
     `  MCP_SECRETS_VERSION: ${versionBefore === undefined ? '(none)' : String(versionBefore)} → ${versionAfter}`,
     `  .sops.yaml: ${rewritten === null ? 'absent (not written)' : `age recipients updated in ${rewritten.changedRules} rule(s), other rules and comments kept`}`,
     `  evidence: ${path.relative(repo, evidencePath)}`,
-  ];
+  ].map(oneLine); // the old version and the recipients come from the bundle
   if (dryRun) {
     io.stdout(`${planLines.join('\n')}\n(dry run: nothing generated, nothing written)\n`);
     return EXIT.OK;
@@ -191,7 +192,7 @@ export async function runRotate(input: CommandInput, io: CliIo): Promise<number>
       newRecipients: recipients,
       shaBefore: sha256Hex(before),
       shaAfter: sha256Hex(after),
-      versionBefore: versionBefore === undefined ? null : String(versionBefore),
+      versionBefore: versionBefore === undefined ? null : oneLine(String(versionBefore)),
       versionAfter,
       dataKeyRotated: rotateDataKey,
       storedWith,
