@@ -11,7 +11,7 @@ T0=$SECONDS
 INSTALL=1
 if [[ "${1:-}" == "--no-install" ]]; then INSTALL=0; shift; fi
 
-PKGS=(libsecret-1-dev pkg-config gnome-keyring dbus-x11 age python3-dotenv socat git)
+PKGS=(libsecret-1-dev pkg-config gnome-keyring dbus-x11 age python3-dotenv socat git tmux)
 MISSING=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || MISSING+=("$p")

@@ -4,11 +4,14 @@
  *
  * Every line passes the redaction format first: it masks the current secret values (the daemon
  * updates the set after each decrypt) and anything shaped like an age secret key, in the message
- * and in every metadata field. Log names, counts, codes and durations; never values.
+ * and in every metadata field. Then every string is escaped (src/escape.ts): a control character
+ * from a bundle, a path or the keychain can neither split a line in the journal nor drive the
+ * terminal of whoever reads it. Log names, counts, codes and durations; never values.
  */
 import winston from 'winston';
 import type { LogLevel } from './config/options.js';
 import { PrivateLogFile } from './log-file.js';
+import { oneLine } from './escape.js';
 
 export interface Logger {
   error(message: string, meta?: Record<string, unknown>): void;
@@ -82,9 +85,10 @@ export interface RootLogger extends Logger {
 export function createLogger(options: LoggerOptions): RootLogger {
   const { redactor } = options;
   const redact = winston.format((info) => {
-    info.message = redactor.redact(String(info.message));
+    // redact first (a multi-line secret is matched whole), then escape what is left
+    info.message = oneLine(redactor.redact(String(info.message)));
     for (const key of Object.keys(info)) {
-      if (key !== 'level' && key !== 'message') info[key] = redactor.redactDeep(info[key]);
+      if (key !== 'level' && key !== 'message') info[key] = escapeDeep(redactor.redactDeep(info[key]));
     }
     return info;
   });
@@ -131,6 +135,16 @@ export function createLogger(options: LoggerOptions): RootLogger {
         setTimeout(resolve, 500).unref();
       }),
   };
+}
+
+/** Every string in a (redacted) metadata value, escaped; keys too, since they are printed as `key=`. */
+function escapeDeep(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return oneLine(value);
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => escapeDeep(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[oneLine(k)] = escapeDeep(v, depth + 1);
+  return out;
 }
 
 function wrap(w: winston.Logger): Logger {

@@ -1,10 +1,32 @@
 #!/usr/bin/env node
-/** Entry point: argv → command → exit code. The only place that calls process.exit. */
+/**
+ * Entry point: argv → command → exit code. The only place that calls process.exit.
+ *
+ * A closed stdout or stderr (`mcp-secrets doctor | head -1`, a journal that went away) ends the
+ * output, not the work: the error is handled here once, later writes to that stream are dropped,
+ * and the command finishes what it was doing (a sync still publishes, a rotate still writes its
+ * evidence) and exits with its own code, never with a stack or a stray 1 ("not fresh").
+ * `--watch` commands exist only to print, so a closed stdout ends them at once with 0.
+ */
+import { EXIT } from './errors.js';
 import { runCli } from './cli/run.js';
 
+const closed = { stdout: false, stderr: false };
+const watching = process.argv.slice(2).includes('--watch');
+
+function onStreamError(name: keyof typeof closed) {
+  return (error: NodeJS.ErrnoException): void => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    closed[name] = true;
+    if (name === 'stdout' && watching) process.exit(EXIT.OK);
+  };
+}
+process.stdout.on('error', onStreamError('stdout'));
+process.stderr.on('error', onStreamError('stderr'));
+
 const code = await runCli(process.argv.slice(2), {
-  stdout: (s) => process.stdout.write(s),
-  stderr: (s) => process.stderr.write(s),
+  stdout: (s) => void (closed.stdout || process.stdout.write(s)),
+  stderr: (s) => void (closed.stderr || process.stderr.write(s)),
   env: process.env,
   cwd: process.cwd(),
   stdin: process.stdin,

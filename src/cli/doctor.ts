@@ -6,6 +6,7 @@ import { lstat, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { EXIT, isAppError } from '../errors.js';
+import { oneLine } from '../escape.js';
 import { resolveCommonOptions, type CommonOptions } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
 import { openKeychain } from '../identity/keychain/index.js';
@@ -220,6 +221,7 @@ export async function runDoctor(input: CommandInput, io: CliIo): Promise<number>
   const checks = await doctorChecks(input, io);
   const failed = checks.some((c) => c.level === 'fail');
   if (input.values.json === true) io.stdout(JSON.stringify({ ok: !failed, checks }, null, 2) + '\n');
-  else for (const c of checks) io.stdout(`${MARK[c.level]}  ${c.message}${c.fix ? `\n      fix: ${c.fix}` : ''}\n`);
+  // messages quote paths, keychain errors and tool output: escaped, one line each
+  else for (const c of checks) io.stdout(`${MARK[c.level]}  ${oneLine(c.message)}${c.fix ? `\n      fix: ${oneLine(c.fix)}` : ''}\n`);
   return failed ? EXIT.FAILED : EXIT.OK;
 }

@@ -8,12 +8,14 @@ import path from 'node:path';
 import { findRepoRoot } from '../config/repo.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { AppError, EXIT, isAppError, sanitizeForMessage } from '../errors.js';
+import { oneLine } from '../escape.js';
 import { READ_LIMITS, readBoundedText } from '../fsx/read-bounded.js';
 import { parseIdentities, recipientOf, type ParsedIdentity } from '../identity/age-key.js';
 import { keychainError } from '../identity/keychain/errors.js';
 import { openKeychain } from '../identity/keychain/index.js';
 import type { Keychain } from '../identity/keychain/types.js';
 import { readBundleRecipients, readSopsConfigRecipients } from '../identity/recipients.js';
+import { readSecretFromTty } from './tty-secret.js';
 import type { CliIo, Command, CommandInput } from './types.js';
 
 const USAGE = 'identity import [--file F | --from-env] | show | forget RECIPIENT|--all | sops-key [--force]';
@@ -121,7 +123,15 @@ async function readImportText(input: CommandInput, deps: IdentityDeps): Promise<
     }
     return { text: value, origin: 'SOPS_AGE_KEY' };
   }
-  if ((deps.io.stdin as { isTTY?: boolean }).isTTY) deps.io.stderr('paste the age identity (AGE-SECRET-KEY-1…), then press Ctrl-D:\n');
+  if ((deps.io.stdin as { isTTY?: boolean }).isTTY) {
+    // a terminal echoes what is pasted: read it with echo off (restored on every way out)
+    const text = await readSecretFromTty(deps.io.stdin, {
+      prompt: 'paste the age identity (AGE-SECRET-KEY-1…; not shown), then press Enter on an empty line (or Ctrl-D):\n',
+      write: deps.io.stderr,
+      maxBytes: MAX_INPUT_BYTES,
+    });
+    return { text, origin: 'the terminal' };
+  }
   return { text: await readStream(deps.io.stdin), origin: 'stdin' };
 }
 
@@ -139,7 +149,7 @@ async function importIdentities(input: CommandInput, deps: IdentityDeps, json: b
   else for (const r of recipients) deps.io.stdout(`stored ${r} in the OS keychain (${keychain.name})\n`);
   // a daemon locked on a rotated key picks the new one up now, without a restart
   const daemonState = await deps.notifyDaemon?.();
-  if (daemonState && !json) deps.io.stdout(`the running daemon re-read the keychain: ${daemonState}\n`);
+  if (daemonState && !json) deps.io.stdout(`${oneLine(`the running daemon re-read the keychain: ${daemonState}`)}\n`);
   return EXIT.OK;
 }
 
@@ -150,15 +160,29 @@ async function warnUnknownRecipients(identities: readonly ParsedIdentity[], deps
   for (const { recipient } of identities) {
     if (expected.has(recipient)) continue;
     deps.io.stderr(
-      `warning: ${recipient} is not a recipient in .sops.yaml or ${deps.bundleLabel}: it will not open the bundle until a teammate adds it and runs \`sops updatekeys\`\n`,
+      `${oneLine(`warning: ${recipient} is not a recipient in .sops.yaml or ${deps.bundleLabel}: it will not open the bundle until a teammate adds it and runs \`sops updatekeys\``)}\n`,
     );
   }
 }
 
+/** What a stored identity opens: the bundle; nothing yet (listed in .sops.yaml only, or nowhere); or unknown outside a repo. */
+function opensMark(identity: { opensBundle: boolean | null; inSopsConfig: boolean | null }, bundleLabel: string): string {
+  if (identity.opensBundle === true) return `  opens ${bundleLabel}`;
+  if (identity.opensBundle === null && identity.inSopsConfig === null) return '';
+  if (identity.inSopsConfig === true) return `  opens nothing yet: listed in .sops.yaml but not in ${bundleLabel} (a teammate runs \`sops updatekeys\`)`;
+  return `  opens nothing yet: not a recipient in .sops.yaml or ${bundleLabel}`;
+}
+
 async function show(deps: IdentityDeps, json: boolean): Promise<number> {
   const keychain = requireKeychain(deps, 'cannot show identities: the OS keychain is off');
-  const [stored, bundle] = await Promise.all([keychain.listRecipients(), deps.bundleRecipients()]);
-  const identities = stored.map((recipient) => ({ recipient, opensBundle: bundle === null ? null : bundle.includes(recipient) }));
+  const [stored, bundle, config] = await Promise.all([keychain.listRecipients(), deps.bundleRecipients(), deps.sopsConfigRecipients()]);
+  const identities = stored.map((recipient) => {
+    const opensBundle = bundle === null ? null : bundle.includes(recipient);
+    const inSopsConfig = config === null ? null : config.includes(recipient);
+    // "nothing yet" is known only when something could be checked
+    const opensNothingYet = opensBundle === true ? false : opensBundle === null && inSopsConfig === null ? null : true;
+    return { recipient, opensBundle, inSopsConfig, opensNothingYet };
+  });
   if (json) {
     deps.io.stdout(
       JSON.stringify({
@@ -175,12 +199,10 @@ async function show(deps: IdentityDeps, json: boolean): Promise<number> {
     return EXIT.OK;
   }
   deps.io.stdout(`identities in the OS keychain (${keychain.name}, service mcp-secrets):\n`);
-  for (const { recipient, opensBundle } of identities) {
-    const mark = opensBundle === null ? '' : opensBundle ? `  opens ${deps.bundleLabel}` : `  does not open ${deps.bundleLabel}`;
-    deps.io.stdout(`  ${recipient}${mark}\n`);
-  }
+  // account names are whatever is in the keychain (anyone running as this user can plant one): escaped
+  for (const identity of identities) deps.io.stdout(`${oneLine(`  ${identity.recipient}${opensMark(identity, deps.bundleLabel)}`)}\n`);
   if (bundle !== null && !identities.some((i) => i.opensBundle)) {
-    deps.io.stderr(`warning: none of these opens ${deps.bundleLabel} (encrypted to ${bundle.join(', ') || 'no age recipient'})\n`);
+    deps.io.stderr(`${oneLine(`warning: none of these opens ${deps.bundleLabel} (encrypted to ${bundle.join(', ') || 'no age recipient'})`)}\n`);
   }
   return EXIT.OK;
 }
@@ -211,7 +233,7 @@ async function forget(input: CommandInput, deps: IdentityDeps, json: boolean): P
   }
   if (json) deps.io.stdout(JSON.stringify({ removed, keychain: keychain.name }) + '\n');
   else if (removed.length === 0) deps.io.stdout(`no identity in the OS keychain (${keychain.name})\n`);
-  else for (const r of removed) deps.io.stdout(`removed ${r} from the OS keychain (${keychain.name})\n`);
+  else for (const r of removed) deps.io.stdout(`${oneLine(`removed ${r} from the OS keychain (${keychain.name})`)}\n`);
   return EXIT.OK;
 }
 

@@ -9,6 +9,7 @@
 import { open, lstat, unlink, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, EXIT, isAppError } from '../errors.js';
+import { oneLine } from '../escape.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { openKeychain } from '../identity/keychain/index.js';
 import { OUTPUT_FILES } from '../sync/pipeline.js';
@@ -105,10 +106,11 @@ export async function runPurge(input: CommandInput, io: CliIo): Promise<number> 
   if (options.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
   else {
     io.stdout(`mcp-secrets purge: daemon ${report.daemon}\n`);
-    io.stdout(report.removedFiles.length ? report.removedFiles.map((f) => `  removed ${f}\n`).join('') : '  no output files to remove\n');
+    // file names, keychain account names and keychain errors are shown escaped
+    io.stdout(report.removedFiles.length ? report.removedFiles.map((f) => `  removed ${oneLine(f)}\n`).join('') : '  no output files to remove\n');
     if (report.keptIdentity) io.stdout('  identities kept in the keychain (--keep-identity)\n');
-    else io.stdout(report.forgottenRecipients.length ? report.forgottenRecipients.map((r) => `  forgot identity ${r}\n`).join('') : '  no identity cached in the keychain\n');
-    for (const w of report.warnings) io.stdout(`  warning: ${w}\n`);
+    else io.stdout(report.forgottenRecipients.length ? report.forgottenRecipients.map((r) => `  forgot identity ${oneLine(r)}\n`).join('') : '  no identity cached in the keychain\n');
+    for (const w of report.warnings) io.stdout(`  warning: ${oneLine(w)}\n`);
     io.stdout('next: revoke the exposed tokens at each provider, then `mcp-secrets rotate --ticket <ID> --rotate-data-key` (see docs/runbook.pt-BR.md)\n');
   }
   return report.warnings.some((w) => w.startsWith('could not reach the keychain')) ? EXIT.FAILED : EXIT.OK;

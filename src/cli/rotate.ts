@@ -11,6 +11,7 @@ import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { access, writeFile, rename, mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, EXIT, isAppError } from '../errors.js';
+import { oneLine } from '../escape.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
 import { formatFromPath, inspect, updateRecipients, decrypt } from '../sops/index.js';
@@ -22,13 +23,14 @@ import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = {
   usage:
-    'rotate --ticket ID [--recipient age1…]… [--remove age1…]… [--rotate-data-key] [--store-cmd "CMD"] [--dry-run] [--repo DIR] [--source PATH]',
+    'rotate --ticket ID [--recipient age1…]… [--remove age1…]… [--rotate-data-key] [--store-cmd "CMD" | --key-to-stdout] [--dry-run] [--repo DIR] [--source PATH]',
   options: {
     ticket: { type: 'string' },
     recipient: { type: 'string', multiple: true },
     remove: { type: 'string', multiple: true },
     'rotate-data-key': { type: 'boolean' },
     'store-cmd': { type: 'string' },
+    'key-to-stdout': { type: 'boolean' },
     'dry-run': { type: 'boolean' },
   },
   run: runRotate,
@@ -78,6 +80,18 @@ export async function runRotate(input: CommandInput, io: CliIo): Promise<number>
   }
   const dryRun = input.values['dry-run'] === true;
   const rotateDataKey = input.values['rotate-data-key'] === true;
+  const storeCmd = typeof input.values['store-cmd'] === 'string' && input.values['store-cmd'].length > 0 ? input.values['store-cmd'] : null;
+  const keyToStdout = input.values['key-to-stdout'] === true;
+  if (storeCmd !== null && keyToStdout) {
+    throw new AppError('E_USAGE', 'rotate: --store-cmd and --key-to-stdout exclude each other', { hint: 'the new key goes to one place: the vault command, or stdout' });
+  }
+  // Decided before anything is read or written: the new secret key goes to a terminal, to
+  // --store-cmd, or into a file or pipe only when --key-to-stdout says so.
+  if (given.length === 0 && !dryRun && storeCmd === null && !keyToStdout && !io.stdoutIsTTY) {
+    throw new AppError('E_USAGE', 'rotate: refusing to write the new secret key to stdout, which is not a terminal (a file or a pipe would keep it); nothing was changed', {
+      hint: 'run it in a terminal, hand the key to your vault with --store-cmd "CMD" (the key goes on its stdin), or add --key-to-stdout if the file or pipe is meant to receive it',
+    });
+  }
 
   const repo = await resolveRepo({ repoFlag: options.repoFlag, cwd: io.cwd });
   const plan = planFor(repo, options.source, options.home, options.engine);
@@ -127,7 +141,7 @@ export async function runRotate(input: CommandInput, io: CliIo): Promise<number>
     `  MCP_SECRETS_VERSION: ${versionBefore === undefined ? '(none)' : String(versionBefore)} → ${versionAfter}`,
     `  .sops.yaml: ${rewritten === null ? 'absent (not written)' : `age recipients updated in ${rewritten.changedRules} rule(s), other rules and comments kept`}`,
     `  evidence: ${path.relative(repo, evidencePath)}`,
-  ];
+  ].map(oneLine); // the old version and the recipients come from the bundle
   if (dryRun) {
     io.stdout(`${planLines.join('\n')}\n(dry run: nothing generated, nothing written)\n`);
     return EXIT.OK;
@@ -144,9 +158,9 @@ export async function runRotate(input: CommandInput, io: CliIo): Promise<number>
 
   // 1. hand the new secret over before anything depends on it
   let storedWith = 'given recipient(s); no key generated here';
+  let storedInVault = false;
   if (identity) {
-    const storeCmd = input.values['store-cmd'];
-    if (typeof storeCmd === 'string' && storeCmd.length > 0) {
+    if (storeCmd !== null) {
       // the vault command needs none of the old keys: only the new one, on stdin
       const { SOPS_AGE_KEY: _oldKey, ...env } = io.env;
       const r = await execa('sh', ['-c', storeCmd], { input: `${identity}\n`, reject: false, timeout: 60_000, env: env as Record<string, string>, extendEnv: false });
@@ -156,11 +170,12 @@ export async function runRotate(input: CommandInput, io: CliIo): Promise<number>
         });
       }
       storedWith = 'stored in the vault by --store-cmd (the key went on its stdin)';
+      storedInVault = true;
     } else {
       io.stdout(
         `NEW AGE SECRET KEY (shown once; store it in the team vault now, e.g. 1Password "MCP – SOPS Age key"):\n${identity}\npublic key: ${newRecipient}\n\n`,
       );
-      storedWith = 'printed once to the operator for the team vault';
+      storedWith = io.stdoutIsTTY ? 'printed once to the operator\'s terminal, for the team vault' : 'written once to stdout (--key-to-stdout), for the team vault';
     }
   }
 
@@ -180,10 +195,13 @@ export async function runRotate(input: CommandInput, io: CliIo): Promise<number>
       newRecipients: recipients,
       shaBefore: sha256Hex(before),
       shaAfter: sha256Hex(after),
-      versionBefore: versionBefore === undefined ? null : String(versionBefore),
+      versionBefore: versionBefore === undefined ? null : oneLine(String(versionBefore)),
       versionAfter,
       dataKeyRotated: rotateDataKey,
       storedWith,
+      keyGenerated: identity !== null,
+      storedInVault,
+      sopsConfigUpdated: rewritten !== null,
     }),
     { flag: 'wx' },
   );

@@ -3,6 +3,7 @@
  * Prints a one-screen summary (never a value); `--json` prints the same as JSON.
  */
 import { AppError, EXIT, isAppError } from '../errors.js';
+import { oneLine } from '../escape.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
 import { planFor, runPipeline, type IdentityLookup } from '../sync/pipeline.js';
@@ -36,7 +37,7 @@ export async function runSync(input: CommandInput, io: CliIo): Promise<number> {
     env: io.env,
     cache: input.values['no-cache-identity'] !== true,
     ci,
-    onNotice: (message) => io.stderr(`mcp-secrets: ${message}\n`),
+    onNotice: (message) => io.stderr(`mcp-secrets: ${oneLine(message)}\n`),
   });
 
   let resolved: IdentityLookup | null = null;
@@ -71,7 +72,8 @@ function summary(result: SyncSuccess, sourceRel: string): string {
     ...result.warnings.map((w) => `  warning: ${w}`),
     `  took ${result.durationMs.toFixed(1)} ms`,
   ];
-  return lines.join('\n') + '\n';
+  // the version, warnings and paths come from the bundle and the repo: escaped on the way out
+  return lines.map(oneLine).join('\n') + '\n';
 }
 
 async function syncThroughHolder(home: string, holder: HomeLockHolder, json: boolean, io: CliIo): Promise<number> {
@@ -91,6 +93,6 @@ async function syncThroughDaemon(socketPath: string, json: boolean, io: CliIo): 
   const { sync } = await import('../ipc/client.js');
   const status = await sync({ socketPath, timeoutMs: 60_000 });
   if (json) io.stdout(JSON.stringify(status, null, 2) + '\n');
-  else io.stdout(`mcp-secrets: the daemon synced: state ${status.state}${status.lastSync?.error ? ` (${status.lastSync.error.code}: ${status.lastSync.error.message})` : ''}\n`);
+  else io.stdout(`${oneLine(`mcp-secrets: the daemon synced: state ${status.state}${status.lastSync?.error ? ` (${status.lastSync.error.code}: ${status.lastSync.error.message})` : ''}`)}\n`);
   return status.state === 'fresh' ? EXIT.OK : status.state === 'stale' || status.state === 'syncing' ? EXIT.NOT_FRESH : EXIT.FAILED;
 }

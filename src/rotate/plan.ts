@@ -93,11 +93,26 @@ export interface EvidenceInput {
   versionAfter: string;
   dataKeyRotated: boolean;
   storedWith: string;
+  /** A new key was generated here (false with --recipient). */
+  keyGenerated: boolean;
+  /** --store-cmd succeeded: the tool itself put the key in the vault. */
+  storedInVault: boolean;
+  /** `.sops.yaml` was rewritten (false when the repo has none). */
+  sopsConfigUpdated: boolean;
 }
 
-/** The evidence file for the audit trail (docs/evidence/<ticket>/rotation-<date>.md). Public data only. */
+/**
+ * The evidence file for the audit trail (docs/evidence/<ticket>/rotation-<date>.md). Public data
+ * only. The checklist ticks only what this tool did; the rest is left for the people to tick.
+ */
 export function evidenceMarkdown(e: EvidenceInput): string {
   const list = (rs: readonly string[]): string => rs.map((r) => `  - \`${r}\``).join('\n');
+  const box = (done: boolean): string => (done ? '[x]' : '[ ]');
+  const keyLines = !e.keyGenerated
+    ? '- [ ] The secret key of each given recipient is in the team vault (no key was generated here)'
+    : e.storedInVault
+      ? '- [x] New age key generated and stored in the team vault by `--store-cmd` (never in the repo)'
+      : '- [x] New age key generated (never in the repo)\n- [ ] New age key stored in the team vault (the tool only handed it to the operator)';
   return `# Rotation of the age key — ${e.ticket}
 
 - Date: ${e.date}
@@ -113,8 +128,8 @@ ${list(e.newRecipients)}
 - New secret key: ${e.storedWith}
 
 ## Checklist
-- [x] New age key generated and stored in the team vault (never in the repo)
-- [x] \`.sops.yaml\` recipients updated
+${keyLines}
+- ${box(e.sopsConfigUpdated)} \`.sops.yaml\` recipients updated${e.sopsConfigUpdated ? '' : ' (the repo has no .sops.yaml)'}
 - [x] Bundle re-encrypted for the new recipients, \`MCP_SECRETS_VERSION\` bumped
 - [ ] Pull request opened with two reviews (security team approves \`.sops.yaml\` changes)
 - [ ] Each developer imports the new key: \`op read 'op://MCP/SOPS Age key/private' | mcp-secrets identity import\`

@@ -2,6 +2,7 @@
  * One status line for a status bar, from a status document (or from "no daemon"). Pure.
  * Formats: text (tmux, plain bars), json, waybar (its custom-module JSON), xbar (xbar/SwiftBar).
  */
+import { oneLine } from '../escape.js';
 import type { DaemonState, StatusDocument } from '../ipc/status.js';
 
 export const TRAY_FORMATS = ['text', 'json', 'waybar', 'xbar'] as const;
@@ -22,14 +23,9 @@ const SYMBOL: Record<TrayState, string> = {
   down: '○',
 };
 
-/**
- * Control characters in daemon-supplied text (a version, a message naming a file) would break
- * the one-line formats, or start a new xbar line with its own parameters: shown as `?`.
- */
-export function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
-}
+// Control characters in daemon-supplied text (a version, a message naming a file) would break
+// the one-line formats, or start a new xbar line with its own parameters.
+export { oneLine } from '../escape.js';
 
 function summary(status: StatusDocument | null): { state: TrayState; headline: string; details: string[] } {
   if (!status) return { state: 'down', headline: 'down', details: ['no daemon answers: start it with `mcp-secrets service install`'] };

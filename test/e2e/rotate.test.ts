@@ -8,7 +8,8 @@ import path from 'node:path';
 import { parse, parseDocument } from 'yaml';
 import { decryptSops } from 'sops-age';
 import { inspect } from '../../src/sops/index.js';
-import { git, runCli } from '../helpers/e2e.js';
+import { execa } from 'execa';
+import { CLI, git, runCli } from '../helpers/e2e.js';
 import {
   BUNDLE_REL,
   PLAIN,
@@ -25,8 +26,10 @@ import {
 
 const TICKET = 'TASK-OPS-301';
 
+/** Runs rotate with stdout a pipe: `--key-to-stdout` is added unless the key goes to --store-cmd. */
 function rotate(r: TeamRepo, args: string[] = [], extraEnv: Record<string, string> = {}) {
-  return runCli(['rotate', '--ticket', TICKET, '--repo', r.repo, ...args], { env: r.env({ SOPS_AGE_KEY: r.keyA.line, ...extraEnv }), cwd: r.repo });
+  const keyFlag = args.includes('--store-cmd') ? [] : ['--key-to-stdout'];
+  return runCli(['rotate', '--ticket', TICKET, '--repo', r.repo, ...keyFlag, ...args], { env: r.env({ SOPS_AGE_KEY: r.keyA.line, ...extraEnv }), cwd: r.repo });
 }
 
 function sync(r: TeamRepo, keyLine: string) {
@@ -217,4 +220,51 @@ test.serial('a .sops.yaml without a rule for the bundle stops the rotation befor
   t.is(secretKeyIn(result.stdout), null, 'no key was generated and handed out');
   t.deepEqual(await readFile(r.bundle), bundle);
   await t.throwsAsync(access(path.join(r.repo, 'docs')));
+});
+
+test.serial('without --key-to-stdout, a rotation whose stdout is a pipe or a file is refused before anything changes', async (t) => {
+  const r = await teamRepo(t);
+  const bundle = await readFile(r.bundle);
+  const env = r.env({ SOPS_AGE_KEY: r.keyA.line });
+  const piped = await runCli(['rotate', '--ticket', TICKET, '--repo', r.repo], { env, cwd: r.repo });
+  t.is(piped.code, 64, piped.stderr);
+  t.regex(piped.stderr, /E_USAGE: rotate: refusing to write the new secret key to stdout, which is not a terminal/);
+  t.regex(piped.stderr, /--store-cmd/);
+  t.regex(piped.stderr, /--key-to-stdout/);
+  t.is(secretKeyIn(`${piped.stdout}${piped.stderr}`), null);
+  // the reproduction from the issue: `rotate --ticket T > rot.out`
+  const out = path.join(r.dir, 'rot.out');
+  const toFile = await execa(process.execPath, [CLI, 'rotate', '--ticket', TICKET, '--repo', r.repo], { env, extendEnv: false, cwd: r.repo, reject: false, stdout: { file: out } });
+  t.is(toFile.exitCode, 64);
+  t.is(secretKeyIn(await readFile(out, 'utf8')), null, 'no key in the file');
+  t.deepEqual(await readFile(r.bundle), bundle);
+  t.deepEqual(await evidenceFiles(r), []);
+  t.is(await git(r.repo, ['status', '--porcelain']), '');
+  // --store-cmd and --key-to-stdout together make no sense
+  const both = await runCli(['rotate', '--ticket', TICKET, '--repo', r.repo, '--key-to-stdout', '--store-cmd', 'cat >/dev/null'], { env, cwd: r.repo });
+  t.is(both.code, 64);
+  t.deepEqual(await readFile(r.bundle), bundle);
+});
+
+test.serial('in a terminal, rotate shows the new key without a flag; the evidence leaves "stored in the team vault" unticked', async (t) => {
+  const r = await teamRepo(t);
+  const env = r.env({ SOPS_AGE_KEY: r.keyA.line });
+  // `script` gives the CLI a pseudo-terminal as stdout; its transcript is what the operator saw
+  const command = [process.execPath, CLI, 'rotate', '--ticket', TICKET, '--repo', r.repo].map((a) => `'${a}'`).join(' ');
+  const result = await execa('script', ['-qec', command, '/dev/null'], { env, extendEnv: false, cwd: r.repo, reject: false, timeout: 60_000 });
+  t.is(result.exitCode, 0, result.stdout);
+  const newLine = secretKeyIn(result.stdout);
+  t.truthy(newLine, 'the key was shown on the terminal');
+  t.is((await sync(r, newLine!)).code, 0, 'and it opens the rotated bundle');
+  const evidence = await readFile((await evidenceFiles(r))[0]!, 'utf8');
+  t.false(/\[x\][^\n]*stored in the team vault/.test(evidence), evidence);
+  t.true(evidence.includes('- [ ] New age key stored in the team vault'));
+});
+
+test.serial('the evidence ticks "stored in the team vault" when --store-cmd stored the key', async (t) => {
+  const r = await teamRepo(t);
+  const result = await rotate(r, ['--store-cmd', 'cat >/dev/null']);
+  t.is(result.code, 0, result.stderr);
+  const evidence = await readFile((await evidenceFiles(r))[0]!, 'utf8');
+  t.regex(evidence, /- \[x\] New age key generated and stored in the team vault by `--store-cmd`/);
 });

@@ -50,7 +50,7 @@ keyringTest('a daemon goes locked after a rotation commit and fresh again after 
   const d = await daemonWithKeychainIdentity(t);
   const pid = (await d.status()).daemon.pid;
 
-  const rotated = await runCli(['rotate', '--ticket', 'TASK-OPS-301', '--repo', d.repo], { env: d.env, cwd: d.repo });
+  const rotated = await runCli(['rotate', '--ticket', 'TASK-OPS-301', '--repo', d.repo, '--key-to-stdout'], { env: d.env, cwd: d.repo });
   t.is(rotated.code, 0, rotated.stderr);
   const newKey = secretKeyIn(rotated.stdout)!;
   await git(d.repo, ['add', '-A']);

@@ -61,7 +61,7 @@ keyringTest('imports from stdin, shows the recipient, and forgets it', async (t)
   t.is(await keytarKeychain().get(k.recipient), k.line);
 
   const shown = await cli(['identity', 'show', '--json']);
-  t.deepEqual(JSON.parse(shown.stdout).identities, [{ recipient: k.recipient, opensBundle: null }]);
+  t.deepEqual(JSON.parse(shown.stdout).identities, [{ recipient: k.recipient, opensBundle: null, inSopsConfig: null, opensNothingYet: null }]);
 
   const forgot = await cli(['identity', 'forget', k.recipient]);
   t.is(forgot.exitCode, 0, forgot.stderr);

@@ -146,7 +146,7 @@ keyringTest('import, show and forget leave the secret in no file, output, argv o
   t.is(fromEnv.exitCode, 0, fromEnv.stderr);
   const shown = await runWatched(['identity', 'show'], '', env, repo);
   const shownJson = await runWatched(['identity', 'show', '--json'], '', env, repo);
-  t.true(shown.stdout.includes(`${recipient}  does not open config/secrets.enc.yaml`));
+  t.true(shown.stdout.includes(`${recipient}  opens nothing yet`), shown.stdout);
   const forgot = await runWatched(['identity', 'forget', recipient], '', env, repo);
   t.is(forgot.exitCode, 0, forgot.stderr);
 

@@ -144,7 +144,7 @@ test('shows stored recipients and marks which open the bundle', async (t) => {
   t.is(await runIdentity(input(['show']), h.deps), 0);
   const text = h.out.join('');
   t.true(text.includes(`${b.recipient}  opens config/secrets.enc.yaml`));
-  t.true(text.includes(`${a.recipient}  does not open config/secrets.enc.yaml`));
+  t.true(text.includes(`${a.recipient}  opens nothing yet: not a recipient in .sops.yaml or config/secrets.enc.yaml`));
   assertNoSecret(t, h, a.line);
   assertNoSecret(t, h, b.line);
 });
@@ -157,7 +157,7 @@ test('shows as JSON, with null when the bundle cannot be read', async (t) => {
     keychain: 'memory',
     service: 'mcp-secrets',
     bundle: null,
-    identities: [{ recipient: a.recipient, opensBundle: null }],
+    identities: [{ recipient: a.recipient, opensBundle: null, inSopsConfig: null, opensNothingYet: null }],
   });
 });
 
@@ -213,4 +213,27 @@ test('refuses an unknown or missing subcommand and extra arguments', async (t) =
   for (const args of [[], ['export'], ['show', 'extra']]) {
     t.is((await t.throwsAsync<AppError>(runIdentity(input(args), harness().deps)))?.code, 'E_USAGE');
   }
+});
+
+test('a stored key that opens neither .sops.yaml nor the bundle is shown as opening nothing yet; one in .sops.yaml only says what is missing', async (t) => {
+  const [a, b, c] = await Promise.all([key(), key(), key()]);
+  const h = harness({ keychain: new MemoryKeychain({ [a.recipient]: a.line, [b.recipient]: b.line, [c.recipient]: c.line }), bundle: [c.recipient], config: [b.recipient, c.recipient] });
+  t.is(await runIdentity(input(['show']), h.deps), 0);
+  const text = h.out.join('');
+  t.true(text.includes(`${a.recipient}  opens nothing yet: not a recipient in .sops.yaml or config/secrets.enc.yaml`), text);
+  t.true(text.includes(`${b.recipient}  opens nothing yet: listed in .sops.yaml but not in config/secrets.enc.yaml`), text);
+  t.true(text.includes(`${c.recipient}  opens config/secrets.enc.yaml`), text);
+  const json = harness({ keychain: new MemoryKeychain({ [a.recipient]: a.line }), bundle: [c.recipient], config: [c.recipient] });
+  await runIdentity(input(['show'], { json: true }), json.deps);
+  t.deepEqual((JSON.parse(json.out.join('')) as { identities: unknown[] }).identities, [{ recipient: a.recipient, opensBundle: false, inSopsConfig: false, opensNothingYet: true }]);
+});
+
+test('account names planted in the keychain are shown with their control characters escaped', async (t) => {
+  const planted = 'age1planted\u001b[31mRED\u0007\nINJECTED LINE';
+  const h = harness({ keychain: new MemoryKeychain({ [planted]: 'not a key' }), bundle: [] });
+  t.is(await runIdentity(input(['show']), h.deps), 0);
+  const text = h.out.join('');
+  t.false([...text].some((ch) => ch !== '\n' && ch.charCodeAt(0) < 0x20), JSON.stringify(text));
+  t.true(text.includes('age1planted?[31mRED??INJECTED LINE'), JSON.stringify(text));
+  t.is(text.split('\n').filter((l) => l.includes('INJECTED')).length, 1);
 });

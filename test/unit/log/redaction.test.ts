@@ -51,3 +51,23 @@ test('writes redacted JSON lines to a 0600 daemon.log in a 0700 logs dir, and re
   t.is((await stat(path.join(dir, 'logs'))).mode & 0o777, 0o700);
   t.is((await stat(path.join(dir, 'logs', 'daemon.log'))).mode & 0o777, 0o600);
 });
+
+test('control characters in a message or a metadata value neither split a line nor reach the reader raw, on stderr or in the JSON file', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mcps-log-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const stderr = new PassThrough();
+  let readable = '';
+  stderr.on('data', (c: Buffer) => (readable += c.toString()));
+  const logger = createLogger({ level: 'debug', redactor: new Redactor(), logDir: path.join(dir, 'logs'), stderrStream: stderr });
+  logger.info('synced v\u001b[31mRED\u0007\nINJECTED LINE', { secretsVersion: 'v\u001b[31mRED\u0007\nINJECTED LINE', nested: { list: ['a\rb'] } });
+  await logger.close();
+  const file = await readFile(path.join(dir, 'logs', 'daemon.log'), 'utf8');
+  t.is(readable.trim().split('\n').length, 1, readable);
+  t.is(file.trim().split('\n').length, 1, file);
+  t.true(readable.includes('synced v?[31mRED??INJECTED LINE'));
+  t.true(readable.includes('secretsVersion=v?[31mRED??INJECTED LINE'));
+  const line = JSON.parse(file) as { message: string; secretsVersion: string; nested: { list: string[] } };
+  t.is(line.message, 'synced v?[31mRED??INJECTED LINE');
+  t.is(line.secretsVersion, 'v?[31mRED??INJECTED LINE');
+  t.deepEqual(line.nested.list, ['a?b']);
+});

@@ -49,8 +49,30 @@ test('the evidence file names recipients and hashes, with the checklist still to
   const md = evidenceMarkdown({
     ticket: 'TASK-OPS-301', date: '2026-11-28', bundleRel: 'config/secrets.enc.yaml', oldRecipients: ['age1old'], newRecipients: ['age1new'],
     shaBefore: 'a'.repeat(64), shaAfter: 'b'.repeat(64), versionBefore: '2026.11.1', versionAfter: '2026.11.2', dataKeyRotated: false, storedWith: 'printed once',
+    keyGenerated: true, storedInVault: false, sopsConfigUpdated: true,
   });
   t.true(md.includes('`age1old`') && md.includes('`age1new`'));
   t.true(md.includes('- [ ] Pull request opened with two reviews'));
   t.true(md.includes('- [ ] Old key revoked in the vault'));
+});
+
+const EVIDENCE = {
+  ticket: 'TASK-OPS-301', date: '2026-11-28', bundleRel: 'config/secrets.enc.yaml', oldRecipients: ['age1old'], newRecipients: ['age1new'],
+  shaBefore: 'a'.repeat(64), shaAfter: 'b'.repeat(64), versionBefore: '2026.11.1', versionAfter: '2026.11.2', dataKeyRotated: false, storedWith: 'x',
+};
+
+test('the evidence ticks "stored in the team vault" only when --store-cmd stored the key', (t) => {
+  const printed = evidenceMarkdown({ ...EVIDENCE, keyGenerated: true, storedInVault: false, sopsConfigUpdated: true });
+  t.false(/\[x\][^\n]*stored in the team vault/.test(printed), printed);
+  t.true(printed.includes('- [ ] New age key stored in the team vault'));
+  t.true(printed.includes('- [x] New age key generated'));
+  const stored = evidenceMarkdown({ ...EVIDENCE, keyGenerated: true, storedInVault: true, sopsConfigUpdated: true });
+  t.regex(stored, /- \[x\] New age key generated and stored in the team vault by `--store-cmd`/);
+  const given = evidenceMarkdown({ ...EVIDENCE, keyGenerated: false, storedInVault: false, sopsConfigUpdated: true });
+  t.false(/\[x\][^\n]*(vault|generated)/.test(given), given);
+});
+
+test('the evidence ticks ".sops.yaml recipients updated" only when the tool rewrote it', (t) => {
+  t.true(evidenceMarkdown({ ...EVIDENCE, keyGenerated: true, storedInVault: false, sopsConfigUpdated: true }).includes('- [x] `.sops.yaml` recipients updated'));
+  t.true(evidenceMarkdown({ ...EVIDENCE, keyGenerated: true, storedInVault: false, sopsConfigUpdated: false }).includes('- [ ] `.sops.yaml` recipients updated'));
 });
