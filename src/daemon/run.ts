@@ -16,6 +16,7 @@ import { ensureHome, removeStaleTemps } from '../publish/publisher.js';
 import { startIpcServer, type IpcServer } from '../ipc/server.js';
 import { watchSource, type SourceWatcher } from '../watch/watcher.js';
 import { DaemonCore, type Probe } from './core.js';
+import { acceptDataKey } from '../trust/data-keys.js';
 
 export interface DaemonOptions {
   common: CommonOptions;
@@ -89,6 +90,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     outputs,
     onSecrets: (values) => redactor.setSecrets(values),
     onLock: forgetIdentities,
+    acceptDataKey: (bundlePath, digest) => acceptDataKey(common.home, bundlePath, digest),
   });
 
   let server: IpcServer | null = null;

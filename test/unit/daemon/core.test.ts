@@ -40,6 +40,7 @@ function world() {
           identity: { source: 'env', recipients: ['age1aaa'] },
           bundleRecipients: [...disk.recipients],
           sopsConfigRecipients: disk.config,
+          dataKeyPin: 'known',
           durationMs: 1,
           secretValues: ['super-secret-value'],
         };
@@ -200,7 +201,7 @@ test('raises RECIPIENTS_CHANGED when the bundle recipients change, until acknowl
   t.is(notices[0]!.code, 'RECIPIENTS_CHANGED');
   t.true(notices[0]!.message.includes('age1evil'));
   t.is(w.core.status().state, 'fresh', 'still syncs');
-  t.deepEqual(w.core.acknowledge().notices, []);
+  t.deepEqual((await w.core.acknowledge()).notices, []);
 });
 
 test('a lock (purge) holds until a sync is requested, and forgets the secrets', async (t) => {
