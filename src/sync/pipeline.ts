@@ -174,10 +174,11 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
 
   // Forbidden names first: they are refused whoever made the bundle, accepted key or not.
   const entries = toEntries(document, { sourcePath: plan.sourceRel, allowNames: userConfig.value.allowNames });
-  const dataKeyPin = await checkPin(plan, dataKey, deps.acceptDataKey === true);
   const source = { path: plan.sourceRel, sha256: sourceSha256 };
   const envBytes = renderEnv(entries, source);
   const consoleBytes = renderConsole(entries, { ...source, commit: origin.commit });
+  // Last step before publishing: a bundle that cannot be rendered records nothing either.
+  const dataKeyPin = await checkPin(plan, dataKey, deps.acceptDataKey === true);
   const published = await publish(plan.home, [
     { name: OUTPUT_FILES.env, bytes: envBytes },
     { name: OUTPUT_FILES.console, bytes: consoleBytes },
