@@ -26,6 +26,8 @@ export const ERROR_CODES = [
   'E_KEYCHAIN',
   'E_DAEMON_UNREACHABLE',
   'E_ALREADY_RUNNING',
+  'E_UNTRUSTED',
+  'E_FORBIDDEN_NAME',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -52,7 +52,7 @@ export async function runDecrypt(input: CommandInput, io: CliIo): Promise<number
   if (lookup.identities.length === 0) throw noIdentityError(lookup.attempts, metadata.ageRecipients, [], { bundle: file });
   const engine = await chooseEngine(options.engine, metadata, {
     native: createNativeEngine(nativeDecrypt),
-    sops: () => createSopsCliEngine({ env: io.env }),
+    sops: () => createSopsCliEngine({ env: io.env, bundleKeys: metadata }),
   });
   const document = await engine.decrypt({ bytes, path: abs, format: inputFormat, identities: lookup.identities.map((i) => i.line) });
   if (outputFormat === 'json') io.stdout(toOrderedJson(document) + '\n');

@@ -14,10 +14,12 @@ import { AppError, EXIT, isAppError } from '../errors.js';
 import { oneLine } from '../escape.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
-import { formatFromPath, inspect, updateRecipients, decrypt } from '../sops/index.js';
+import { formatFromPath, inspect, updateRecipients, decrypt, decryptDetailed } from '../sops/index.js';
+import { acceptDataKey, dataKeyDigest } from '../trust/data-keys.js';
 import { identityLookup } from '../identity/lookup.js';
 import { readSopsConfigText } from '../identity/recipients.js';
-import { planFor, readBundle, sha256Hex } from '../sync/pipeline.js';
+import { planFor, readBundle, sha256Hex, type SyncPlan } from '../sync/pipeline.js';
+import type { SopsFormat } from '../sops/index.js';
 import { evidenceMarkdown, nextRecipients, nextVersion, rewriteSopsConfig } from '../rotate/plan.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
@@ -64,6 +66,22 @@ async function unusedEvidencePath(dir: string, date: string): Promise<string> {
     } catch {
       return candidate;
     }
+  }
+}
+
+/**
+ * `--rotate-data-key` makes a new data key: the bundle this machine just wrote is the team's, so
+ * its key is accepted here (DESIGN.md "Trust in the bundle"). Teammates accept it on their side.
+ * A failure here leaves the rotation done; the next sync then asks for the acceptance instead.
+ */
+async function acceptOwnDataKey(plan: SyncPlan, bytes: Uint8Array, format: SopsFormat, identities: string[]): Promise<string> {
+  try {
+    const opened = await decryptDetailed(bytes, { format, identities, path: plan.sourceRel, keepDataKey: true });
+    await acceptDataKey(plan.home, plan.sourceAbs, dataKeyDigest(opened.dataKey!));
+    opened.dataKey!.fill(0);
+    return `  data key pin: the new data key is accepted on this machine (${path.join(plan.home, 'trust.json')}); teammates accept it with \`mcp-secrets sync --accept-data-key\` or \`mcp-secrets status --ack\``;
+  } catch (error) {
+    return `  data key pin: not recorded here (${error instanceof AppError ? error.code : 'error'}); accept it with \`mcp-secrets sync --accept-data-key\``;
   }
 }
 
@@ -181,6 +199,7 @@ export async function runRotate(input: CommandInput, io: CliIo): Promise<number>
 
   // 2. the bundle, then .sops.yaml
   await writeAtomically(plan.sourceAbs, after);
+  const pinNote = rotateDataKey ? await acceptOwnDataKey(plan, after, format, [...opening.map((i) => i.line), ...(identity ? [identity] : [])]) : null;
   if (rewritten !== null) await writeAtomically(sopsConfigPath, rewritten.text);
 
   // 3. the evidence
@@ -206,7 +225,7 @@ export async function runRotate(input: CommandInput, io: CliIo): Promise<number>
     { flag: 'wx' },
   );
   io.stdout(
-    `${planLines.join('\n')}\ndone. next: open a PR with two reviews, have everyone run \`mcp-secrets identity import\` with the new key, update CI's SOPS_AGE_KEY, then revoke the old key in the vault.\n`,
+    `${planLines.join('\n')}\n${pinNote ? `${pinNote}\n` : ''}done. next: open a PR with two reviews, have everyone run \`mcp-secrets identity import\` with the new key, update CI's SOPS_AGE_KEY, then revoke the old key in the vault.\n`,
   );
   return EXIT.OK;
 }

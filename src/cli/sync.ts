@@ -13,8 +13,10 @@ import type { SyncSuccess } from '../sync/types.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = {
-  usage: 'sync [--repo DIR] [--source PATH] [--home DIR] [--engine auto|native|sops] [--json] [--no-cache-identity] [--skip-without-identity] [--daemon]',
+  usage:
+    'sync [--repo DIR] [--source PATH] [--home DIR] [--engine auto|native|sops] [--json] [--no-cache-identity] [--skip-without-identity] [--accept-data-key] [--daemon]',
   options: {
+    'accept-data-key': { type: 'boolean' },
     'no-cache-identity': { type: 'boolean' },
     'skip-without-identity': { type: 'boolean' },
     daemon: { type: 'boolean' },
@@ -49,7 +51,7 @@ export async function runSync(input: CommandInput, io: CliIo): Promise<number> {
     return EXIT.OK;
   }
 
-  const result = await runPipeline(plan, { identities, env: io.env });
+  const result = await runPipeline(plan, { identities, env: io.env, acceptDataKey: input.values['accept-data-key'] === true });
   io.stdout(options.json ? JSON.stringify(syncJson(result), null, 2) + '\n' : summary(result, plan.sourceRel));
   return EXIT.OK;
 }
@@ -59,6 +61,13 @@ export function syncJson(result: SyncSuccess): Record<string, unknown> {
   const { secretValues: _values, ...rest } = result;
   return { ok: true, ...rest, durationMs: Math.round(result.durationMs * 10) / 10 };
 }
+
+/** What the summary says about the data key pin (nothing when it was simply known). */
+const PIN_LINES: Partial<Record<SyncSuccess['dataKeyPin'], string>> = {
+  'first-use': 'data key: first sync of this bundle here, its data key is now the accepted one (a bundle made anew will be held back)',
+  accepted: 'data key: the new data key was accepted (--accept-data-key)',
+  'not-pinned': 'data key: not checked (the sops binary opened the bundle and does not hand out its data key)',
+};
 
 function summary(result: SyncSuccess, sourceRel: string): string {
   const origin = result.commit ? `commit ${result.commit.slice(0, 12)}${result.dirty ? ', with uncommitted changes' : ''}` : 'not in git';
@@ -70,6 +79,7 @@ function summary(result: SyncSuccess, sourceRel: string): string {
       return `  ${o.path.padEnd(width)}  ${result.written.includes(o.path) ? 'written  ' : 'unchanged'}  0600`;
     }),
     ...result.warnings.map((w) => `  warning: ${w}`),
+    ...(PIN_LINES[result.dataKeyPin] ? [`  ${PIN_LINES[result.dataKeyPin]}`] : []),
     `  took ${result.durationMs.toFixed(1)} ms`,
   ];
   // the version, warnings and paths come from the bundle and the repo: escaped on the way out

@@ -21,7 +21,8 @@ import {
   type IdentitySource,
 } from '../ipc/status.js';
 import type { SyncSuccess } from '../sync/types.js';
-import { recipientsNotice } from './notices.js';
+import { dataKeyNotice, recipientsNotice } from './notices.js';
+import { DataKeyChangedError } from '../trust/data-keys.js';
 
 /** What a cheap look at the disk says (no decryption). */
 export interface Probe {
@@ -43,6 +44,8 @@ export interface DaemonCoreDeps {
   onSecrets(values: string[]): void;
   /** Forget identities held in memory (purge). */
   onLock?(): void;
+  /** Records a data key digest as accepted for the bundle (`status --ack` of DATA_KEY_CHANGED). */
+  acceptDataKey?(bundlePath: string, digest: string): Promise<void>;
 }
 
 export type Trigger = { reasons: readonly string[]; force?: boolean };
@@ -73,6 +76,8 @@ export class DaemonCore {
   private manualLock: { reason: string; since: string } | null = null;
   /** Recipient sets seen at the last good sync: the bundle's and `.sops.yaml`'s (null: not seen yet). */
   private knownRecipients: { bundle: readonly string[] | null; config: readonly string[] | null } = { bundle: null, config: null };
+  /** The unaccepted data key behind a DATA_KEY_CHANGED notice: exactly what `status --ack` accepts. */
+  private pendingDataKey: { bundlePath: string; digest: string } | null = null;
 
   private running: Promise<void> | null = null;
   private queued: { force: boolean; waiters: (() => void)[]; reasons: Set<string> } | null = null;
@@ -155,6 +160,9 @@ export class DaemonCore {
       this.sourceSha256 = result.sourceSha256;
       this.identity = result.identity;
       this.deps.onSecrets(result.secretValues);
+      // the bundle checked out now has an accepted key: nothing is waiting for acceptance
+      this.pendingDataKey = null;
+      this.notices = this.notices.filter((n) => n.code !== DataKeyChangedError.NOTICE);
       this.noteRecipients(result.bundleRecipients, result.sopsConfigRecipients);
       this.lastSync = {
         at: this.deps.now().toISOString(),
@@ -166,6 +174,8 @@ export class DaemonCore {
       this.deps.logger.info('synced', {
         entries: result.entries,
         secretsVersion: result.secretsVersion,
+        // first-use: this bundle's data key is now the pinned one (say so once, in the log)
+        ...(result.dataKeyPin === 'known' ? {} : { dataKey: result.dataKeyPin }),
         written: result.written,
         unchanged: result.unchanged,
         durationMs: round(result.durationMs),
@@ -179,6 +189,7 @@ export class DaemonCore {
       if (!isAppError(error)) this.deps.logger.error('unexpected sync failure', { error: error instanceof Error ? error.stack : String(error) });
       if (appError.code === 'E_SOURCE_MISSING') this.sourceExists = false;
       if (STATE_FOR_CODE[appError.code] === 'locked') this.identity = { source: 'none', recipients: this.identity.recipients };
+      this.noteUntrusted(appError);
       this.lastSync = {
         at: this.deps.now().toISOString(),
         ok: false,
@@ -213,6 +224,32 @@ export class DaemonCore {
     this.knownRecipients = { bundle: [...bundle], config: config === null ? this.knownRecipients.config : [...config] };
   }
 
+  /**
+   * E_UNTRUSTED: a data key not accepted yet raises DATA_KEY_CHANGED (and remembers the key for
+   * `status --ack`); a bundle whose age recipients vanished (the engine was not switched for it)
+   * raises RECIPIENTS_CHANGED.
+   */
+  private noteUntrusted(error: AppError): void {
+    if (error.code !== 'E_UNTRUSTED') return;
+    const now = this.deps.now();
+    if (error instanceof DataKeyChangedError) {
+      const same = this.pendingDataKey?.digest === error.pendingDigest;
+      this.pendingDataKey = { bundlePath: error.bundlePath, digest: error.pendingDigest };
+      if (same) return;
+      const notice = dataKeyNotice(String(error.details?.bundle ?? this.deps.sourcePath), now);
+      this.notices = [...this.notices.filter((n) => n.code !== notice.code), notice];
+      this.deps.logger.warn('the bundle has a data key this machine has not accepted: review it, then run `mcp-secrets status --ack`', { code: notice.code });
+      return;
+    }
+    const lost = error.details?.bundleRecipients;
+    if (Array.isArray(lost) && lost.length === 0) {
+      const change = recipientsNotice(this.knownRecipients.bundle, [], now);
+      if (change === null || this.notices.some((n) => n.code === change.code && n.message === change.message)) return;
+      this.notices = [...this.notices.filter((n) => n.code !== change.code), change];
+      this.deps.logger.warn('the bundle lost its age recipients: review it; the engine is not switched without --engine sops', { code: change.code });
+    }
+  }
+
   /** `sync` over IPC or SIGHUP: a full sync now (also clears a lock set by purge). */
   async requestSync(): Promise<StatusDocument> {
     await this.trigger({ reasons: ['request'], force: true });
@@ -237,11 +274,22 @@ export class DaemonCore {
     });
   }
 
-  acknowledge(): StatusDocument {
+  /**
+   * `status --ack`: clears the notices. A pending DATA_KEY_CHANGED is accepted (the exact key the
+   * notice was raised for) and a sync follows, so the bundle the person reviewed is published.
+   */
+  async acknowledge(): Promise<StatusDocument> {
+    const pending = this.pendingDataKey;
+    if (pending !== null && this.deps.acceptDataKey) {
+      await this.deps.acceptDataKey(pending.bundlePath, pending.digest);
+      this.pendingDataKey = null;
+      this.deps.logger.info('data key accepted on request', { bundle: pending.bundlePath });
+    }
     if (this.notices.length > 0) {
       this.notices = [];
       this.emit();
     }
+    if (pending !== null) await this.trigger({ reasons: ['ack'], force: true });
     return this.status();
   }
 

@@ -20,3 +20,15 @@ export function recipientsNotice(known: readonly string[] | null, current: reado
     since: now.toISOString(),
   };
 }
+
+/**
+ * DATA_KEY_CHANGED: the bundle checked out was encrypted with a data key this machine has not
+ * accepted, so it was not published (DESIGN.md "Trust in the bundle").
+ */
+export function dataKeyNotice(bundle: string, now: Date): StatusNotice {
+  return {
+    code: 'DATA_KEY_CHANGED',
+    message: `${bundle} has a data key this machine has not accepted (a bundle made anew, not edited with sops); the last good outputs stay. Check who changed it (\`git log -p\` on it); to accept it run \`mcp-secrets status --ack\``,
+    since: now.toISOString(),
+  };
+}

@@ -21,6 +21,7 @@ import { acquireHomeLock, type HomeLock } from '../publish/home-lock.js';
 import { assertNoDaemonOn, startIpcServer, type IpcServer } from '../ipc/server.js';
 import { watchSource, type SourceWatcher } from '../watch/watcher.js';
 import { DaemonCore, type Probe } from './core.js';
+import { acceptDataKey } from '../trust/data-keys.js';
 
 export interface DaemonOptions {
   common: CommonOptions;
@@ -90,6 +91,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     outputs,
     onSecrets: (values) => redactor.setSecrets(values),
     onLock: forgetIdentities,
+    acceptDataKey: (bundlePath, digest) => acceptDataKey(common.home, bundlePath, digest),
   });
 
   let server: IpcServer | null = null;

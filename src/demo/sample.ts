@@ -4,11 +4,11 @@
  * demo strings, not real credentials.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { encrypt, type TreeMap, type TreeValue } from '../sops/index.js';
+import { encrypt, updateRecipients, type TreeMap, type TreeValue } from '../sops/index.js';
 
 export interface SampleRepo {
   repo: string;
@@ -51,8 +51,24 @@ export async function git(repo: string, args: string[]): Promise<string> {
   return stdout;
 }
 
+/**
+ * Writes the sample bundle. A change to an existing one keeps its data key, as `sops edit` does,
+ * so the daemon's data key pin (DESIGN.md "Trust in the bundle") accepts it like a team edit.
+ */
 export async function writeBundle(sample: SampleRepo, document: TreeMap): Promise<void> {
-  const bytes = await encrypt(document, { format: 'yaml', recipients: [sample.recipient] });
+  const before = await readFile(sample.bundle).catch(() => null);
+  const bytes =
+    before === null
+      ? await encrypt(document, { format: 'yaml', recipients: [sample.recipient] })
+      : await updateRecipients(before, {
+          format: 'yaml',
+          identities: [sample.identity],
+          recipients: [sample.recipient],
+          edit: (tree) => {
+            tree.clear();
+            for (const [k, v] of document) tree.set(k, v);
+          },
+        });
   await writeFile(sample.bundle, bytes);
 }
 

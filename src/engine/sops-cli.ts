@@ -4,8 +4,12 @@
  *
  * Rules:
  * - execa with an argv array, never a shell;
+ * - the child's environment is an allowlist, not ours: the basics every program needs (PATH,
+ *   HOME, locale, temp dir), plus the credentials of the key types THIS bundle lists and nothing
+ *   else ({@link sopsChildEnv}): a bundle is written by whoever can push, and must not be able to
+ *   collect our Vault token or AWS keys by naming a key type it does not need;
  * - the age identities reach the child only through its environment (`SOPS_AGE_KEY`), never argv
- *   or a file;
+ *   or a file, and only for a bundle that has an age recipient;
  * - a timeout kills the child;
  * - stdout (the plaintext) is parsed keeping key order and never appears in an error; stderr is
  *   echoed only after sanitising and masking anything key-shaped.
@@ -15,9 +19,11 @@ import { execa } from 'execa';
 import { parseDocument } from 'yaml';
 import { AppError, sanitizeForMessage } from '../errors.js';
 import { fromPlain, type TreeMap } from '../sops/tree.js';
-import type { DecryptEngine, DecryptInput } from './types.js';
+import type { BundleKeyTypes, DecryptEngine, DecryptInput } from './types.js';
 
 export interface SopsCliOptions {
+  /** The key types of the bundle this engine opens: they decide which credentials sops gets. */
+  bundleKeys: BundleKeyTypes;
   /** The sops executable: a name looked up on PATH, or a path. Default `sops`. */
   binary?: string;
   /** Kill the child after this many milliseconds. Default 15000. */
@@ -27,6 +33,7 @@ export interface SopsCliOptions {
 }
 
 interface ResolvedSopsCliOptions {
+  readonly bundleKeys: BundleKeyTypes;
   readonly binary: string;
   readonly timeoutMs: number;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -42,7 +49,10 @@ const INSTALL_HINT =
   'install sops (https://github.com/getsops/sops/releases) and make sure it is on PATH, or use `--engine native` when the bundle has an age recipient';
 
 /** Applies defaults, validates, freezes. Messages name the option and the bad value. */
-export function resolveSopsCliOptions(opts: SopsCliOptions = {}): ResolvedSopsCliOptions {
+export function resolveSopsCliOptions(opts: SopsCliOptions): ResolvedSopsCliOptions {
+  if (typeof opts?.bundleKeys !== 'object' || !Array.isArray(opts.bundleKeys.ageRecipients) || !Array.isArray(opts.bundleKeys.otherKeyTypes)) {
+    throw new TypeError('sops engine option "bundleKeys" ({ageRecipients, otherKeyTypes} from the bundle metadata) is required');
+  }
   const binary = opts.binary ?? DEFAULT_SOPS_BINARY;
   if (typeof binary !== 'string' || binary.length === 0 || binary.includes('\0')) {
     throw new AppError('E_USAGE', 'sops engine option "binary" must be a non-empty path or command name', {
@@ -55,11 +65,12 @@ export function resolveSopsCliOptions(opts: SopsCliOptions = {}): ResolvedSopsCl
       hint: `leave it unset for the default (${DEFAULT_SOPS_TIMEOUT_MS} ms)`,
     });
   }
-  return Object.freeze({ binary, timeoutMs, env: Object.freeze({ ...(opts.env ?? process.env) }) });
+  const bundleKeys = Object.freeze({ ageRecipients: [...opts.bundleKeys.ageRecipients], otherKeyTypes: [...opts.bundleKeys.otherKeyTypes] });
+  return Object.freeze({ bundleKeys, binary, timeoutMs, env: Object.freeze({ ...(opts.env ?? process.env) }) });
 }
 
 /** Creates the engine that decrypts by running `sops --decrypt --input-type FMT --output-type json FILE`. */
-export function createSopsCliEngine(opts?: SopsCliOptions): DecryptEngine {
+export function createSopsCliEngine(opts: SopsCliOptions): DecryptEngine {
   const options = resolveSopsCliOptions(opts);
   return Object.freeze({
     name: 'sops' as const,
@@ -72,22 +83,59 @@ export function sopsArgs(input: Pick<DecryptInput, 'format' | 'path'>): string[]
   return ['--decrypt', '--input-type', input.format, '--output-type', 'json', path.resolve(input.path)];
 }
 
+/** What every child needs whatever the bundle: finding programs and files, locale, temp dir (Windows names included). */
+export const SOPS_BASE_ENV: readonly string[] = Object.freeze([
+  'PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'TZ', 'TMPDIR', 'TMP', 'TEMP',
+  'XDG_CONFIG_HOME', 'XDG_RUNTIME_DIR', 'SystemRoot', 'APPDATA', 'LOCALAPPDATA', 'USERPROFILE',
+]);
+
+/** Reaching a cloud or Vault endpoint: proxies and CA certificates. */
+const NETWORK_ENV = ['HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
+
 /**
- * The child's environment: the base environment with `SOPS_AGE_KEY` set to the identities, one a
- * line. With no identities it is removed, so that only the caller decides which age keys sops sees.
+ * The variables sops reads for each key type (getsops/sops: pgp, kms, gcpkms, azkv, hcvault), and
+ * nothing else. The age identity is not here: {@link sopsChildEnv} sets `SOPS_AGE_KEY` itself.
  */
-export function sopsChildEnv(base: Readonly<Record<string, string | undefined>>, identities: readonly string[]): Record<string, string> {
+export const SOPS_KEY_TYPE_ENV: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  pgp: ['GNUPGHOME', 'GPG_AGENT_INFO', 'GPG_TTY', 'SOPS_GPG_EXEC'],
+  kms: [
+    ...NETWORK_ENV, 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_REGION', 'AWS_DEFAULT_REGION',
+    'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_SDK_LOAD_CONFIG', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'AWS_ROLE_SESSION_NAME',
+    'AWS_CA_BUNDLE', 'AWS_STS_REGIONAL_ENDPOINTS', 'AWS_EC2_METADATA_DISABLED', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+    'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+  ],
+  gcp_kms: [...NETWORK_ENV, 'GOOGLE_APPLICATION_CREDENTIALS', 'GOOGLE_CREDENTIALS', 'GOOGLE_OAUTH_ACCESS_TOKEN', 'CLOUDSDK_CONFIG'],
+  azure_kv: [
+    ...NETWORK_ENV, 'AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_CLIENT_CERTIFICATE_PASSWORD',
+    'AZURE_USERNAME', 'AZURE_PASSWORD', 'AZURE_AUTHORITY_HOST', 'AZURE_FEDERATED_TOKEN_FILE', 'AZURE_CONFIG_DIR',
+    'MSI_ENDPOINT', 'MSI_SECRET', 'IDENTITY_ENDPOINT', 'IDENTITY_HEADER',
+  ],
+  hc_vault: [...NETWORK_ENV, 'VAULT_ADDR', 'VAULT_TOKEN', 'VAULT_NAMESPACE', 'VAULT_CACERT', 'VAULT_CAPATH', 'VAULT_CLIENT_CERT', 'VAULT_CLIENT_KEY', 'VAULT_SKIP_VERIFY'],
+});
+
+/**
+ * The child's environment: {@link SOPS_BASE_ENV} and the variables of the key types the bundle
+ * lists, taken from `base`; nothing else is inherited (no `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY_CMD`,
+ * `LD_PRELOAD`, other tools' tokens). `SOPS_AGE_KEY` is set to the identities, one a line, only
+ * when the bundle has an age recipient.
+ */
+export function sopsChildEnv(base: Readonly<Record<string, string | undefined>>, identities: readonly string[], bundleKeys: BundleKeyTypes): Record<string, string> {
+  const names = new Set(SOPS_BASE_ENV);
+  for (const type of bundleKeys.otherKeyTypes) for (const name of SOPS_KEY_TYPE_ENV[type] ?? []) names.add(name);
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(base)) if (v !== undefined && k !== 'SOPS_AGE_KEY') env[k] = v;
+  for (const name of names) {
+    const value = base[name];
+    if (value !== undefined) env[name] = value;
+  }
   const keys = identities.map((i) => i.trim()).filter((i) => i.length > 0);
-  if (keys.length > 0) env.SOPS_AGE_KEY = keys.join('\n');
+  if (bundleKeys.ageRecipients.length > 0 && keys.length > 0) env.SOPS_AGE_KEY = keys.join('\n');
   return env;
 }
 
 async function decryptWithSops(options: ResolvedSopsCliOptions, input: DecryptInput): Promise<TreeMap> {
   const file = path.resolve(input.path);
   const result = await execa(options.binary, sopsArgs({ format: input.format, path: file }), {
-    env: sopsChildEnv(options.env, input.identities),
+    env: sopsChildEnv(options.env, input.identities, options.bundleKeys),
     extendEnv: false,
     stdin: 'ignore',
     reject: false,

@@ -47,7 +47,7 @@ export interface DaemonPort {
   requestSync(): Promise<StatusDocument>;
   /** Resolves with the status once fresh, or with the current status at the timeout. */
   waitFresh(timeoutMs: number): Promise<StatusDocument>;
-  acknowledge(): StatusDocument;
+  acknowledge(): StatusDocument | Promise<StatusDocument>;
   lock(reason: string): StatusDocument;
   /** Returns the unsubscribe function. */
   onStatusChange(listener: (status: StatusDocument) => void): () => void;
@@ -335,7 +335,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
       case 'wait-fresh':
         return reply(socket, request.id, await options.port.waitFresh(request.timeoutMs));
       case 'ack':
-        return reply(socket, request.id, options.port.acknowledge());
+        return reply(socket, request.id, await options.port.acknowledge());
       case 'lock':
         log.info('lock requested over IPC'); // the reason is client data: not logged
         return reply(socket, request.id, options.port.lock(request.reason));

@@ -5,6 +5,9 @@
  * `_` and upper-cased; characters outside `[A-Z0-9_]` become `_`. Strings stay as they are,
  * numbers and booleans become their text, null becomes empty, bytes become UTF-8 text when valid.
  * Lists and anything else that is not a scalar are refused, naming the key path, never the value.
+ * Names that change how programs start ({@link isForbiddenName}) are refused unless the user's own
+ * config allows them by exact name: a bundle anyone who can push may have written must not set
+ * `LD_PRELOAD` or `NODE_OPTIONS` for every process that sources `.env`.
  *
  * Pure: no fs, env or logging.
  */
@@ -24,6 +27,24 @@ export interface Entry {
 
 /** The entry whose value is also the status's `secretsVersion`. */
 export const SECRETS_VERSION_NAME = 'MCP_SECRETS_VERSION';
+
+/**
+ * Exact names that change how programs start. The contract's list (DESIGN.md "From bundle to
+ * entries"): extend it, never shrink it.
+ */
+export const FORBIDDEN_NAMES: readonly string[] = Object.freeze(['PATH', 'HOME', 'SHELL', 'ENV', 'BASH_ENV', 'IFS', 'NODE_OPTIONS', 'NODE_PATH', 'RUBYOPT']);
+
+/** Name prefixes with the same effect (loader, interpreter, git and sops settings, our own). */
+export const FORBIDDEN_PREFIXES: readonly string[] = Object.freeze(['LD_', 'DYLD_', 'PYTHON', 'PERL5', 'GIT_', 'SOPS_', 'MCP_SECRETS_']);
+
+/**
+ * True when publishing or injecting `name` could change how a program starts. `MCP_SECRETS_VERSION`
+ * is the one `MCP_SECRETS_*` name that is an ordinary entry.
+ */
+export function isForbiddenName(name: string): boolean {
+  if (name === SECRETS_VERSION_NAME) return false;
+  return FORBIDDEN_NAMES.includes(name) || FORBIDDEN_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
 
 /** First path segments that name a provider outright (compared lower-cased). */
 const SEGMENT_PROVIDERS: ReadonlyMap<string, Provider> = new Map([
@@ -52,12 +73,15 @@ const PREFIX_PROVIDERS: readonly (readonly [string, Provider])[] = [
  *
  * @param document the ordered tree from the SOPS engine.
  * @param opts.sourcePath the bundle's path, named in error messages (default: "the bundle").
- * @throws AppError `E_DUPLICATE_NAME` when two key paths give one name; `E_UNSUPPORTED_VALUE`
+ * @param opts.allowNames forbidden names the user's own config allows (exact names).
+ * @throws AppError `E_FORBIDDEN_NAME` for a name that changes how programs start and is not
+ *   allowed; `E_DUPLICATE_NAME` when two key paths give one name; `E_UNSUPPORTED_VALUE`
  *   for a list or other non-scalar leaf, bytes that are not UTF-8, a number that is not finite,
  *   or an empty top-level key. Messages name key paths and the file, never a value.
  */
-export function toEntries(document: TreeMap, opts: { sourcePath?: string } = {}): Entry[] {
+export function toEntries(document: TreeMap, opts: { sourcePath?: string; allowNames?: readonly string[] } = {}): Entry[] {
   const source = opts.sourcePath === undefined ? 'the bundle' : sanitizeForMessage(opts.sourcePath);
+  const allowed = new Set(opts.allowNames ?? []);
   const entries: Entry[] = [];
   const seen = new Map<string, readonly string[]>();
   walk(document, [], (path, leaf) => {
@@ -76,6 +100,7 @@ export function toEntries(document: TreeMap, opts: { sourcePath?: string } = {})
         { hint: 'rename or remove one of the keys in the bundle', details: { name, paths: [[...earlier], [...path]], source } },
       );
     }
+    if (isForbiddenName(name) && !allowed.has(name)) throw forbidden(name, path, source);
     seen.set(name, path);
     entries.push({ name, provider: providerOf(path, name), value: leafText(leaf, path, source), path });
   });
@@ -135,6 +160,17 @@ function leafText(leaf: TreeValue, path: readonly string[], source: string): str
   }
   if (Array.isArray(leaf)) throw unsupported(path, source, 'a list');
   throw unsupported(path, source, 'a value that is not a scalar');
+}
+
+function forbidden(name: string, path: readonly string[], source: string): AppError {
+  return new AppError(
+    'E_FORBIDDEN_NAME',
+    `the entry ${name} (${describePath(path)} in ${source}) changes how programs start, so it is never published; nothing was written`,
+    {
+      hint: `remove or rename the key in the bundle (and check who added it: \`git log -p\` on the bundle); if you really want ${name} published, add it to allowNames in your own ~/.config/mcp-secrets/config.yaml`,
+      details: { name, path: [...path], source },
+    },
+  );
 }
 
 function unsupported(path: readonly string[], source: string, what: string): AppError {

@@ -42,6 +42,11 @@ export interface DecryptResult {
   /** The recipient of the identity that unwrapped the data key. */
   openedBy: string;
   timings?: { parseMs: number; unwrapMs: number; valuesMs: number; macMs: number };
+  /**
+   * A copy of the data key, only when `keepDataKey` was asked for: for a caller in the same
+   * process that pins keys (the engine itself knows nothing of pins). Never log or store it.
+   */
+  dataKey?: Uint8Array;
 }
 
 export interface EncryptOptions {
@@ -201,11 +206,15 @@ export async function decrypt(bytes: Uint8Array | string, opts: DecryptOptions):
   return (await open(bytes, opts)).document;
 }
 
-/** {@link decrypt} plus the metadata summary, the opening recipient and (with `profile`) phase timings. */
-export async function decryptDetailed(bytes: Uint8Array | string, opts: DecryptOptions & { profile?: boolean }): Promise<DecryptResult> {
+/**
+ * {@link decrypt} plus the metadata summary, the opening recipient, (with `profile`) phase timings
+ * and (with `keepDataKey`) the data key, returned only after the MAC has been verified.
+ */
+export async function decryptDetailed(bytes: Uint8Array | string, opts: DecryptOptions & { profile?: boolean; keepDataKey?: boolean }): Promise<DecryptResult> {
   const opened = await open(bytes, opts);
   const result: DecryptResult = { document: opened.document, metadata: summarize(opened.metadata), openedBy: opened.openedBy };
   if (opts.profile) result.timings = opened.timings;
+  if (opts.keepDataKey) result.dataKey = Uint8Array.from(opened.dataKey);
   return result;
 }
 

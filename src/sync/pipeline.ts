@@ -9,7 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AppError, isAppError } from '../errors.js';
 import type { EngineName } from '../config/options.js';
-import { formatFromPath, inspect, decrypt as nativeDecrypt, type SopsMetadataSummary, type TreeMap } from '../sops/index.js';
+import { formatFromPath, inspect, decryptDetailed, type SopsMetadataSummary, type TreeMap } from '../sops/index.js';
 import { chooseEngine } from '../engine/select.js';
 import { createNativeEngine } from '../engine/native.js';
 import { createSopsCliEngine } from '../engine/sops-cli.js';
@@ -23,6 +23,8 @@ import type { SyncSuccess } from './types.js';
 import { noIdentityError } from '../identity/resolve.js';
 import { readSopsConfigRecipients } from '../identity/recipients.js';
 import { READ_LIMITS, readBounded } from '../fsx/read-bounded.js';
+import { loadUserConfig, type UserConfig } from '../config/user-config.js';
+import { acceptDataKey, checkDataKey, dataKeyDigest, DataKeyChangedError } from '../trust/data-keys.js';
 
 export const OUTPUT_FILES = { env: '.env', console: 'console-secrets.json' } as const;
 
@@ -52,6 +54,10 @@ export interface PipelineDeps {
   /** Where the sops binary is, for the `sops` engine (default: `sops` on PATH). */
   sopsBinary?: string;
   env?: Readonly<Record<string, string | undefined>>;
+  /** The user's own config (allowed names). Default: {@link loadUserConfig} on `env`, read per sync. */
+  userConfig?: () => Promise<UserConfig>;
+  /** Accept a data key this machine has not seen (`sync --accept-data-key`). Default false. */
+  acceptDataKey?: boolean;
 }
 
 export function planFor(repo: string, source: string, home: string, engine: EngineName): SyncPlan {
@@ -90,24 +96,49 @@ export async function readBundle(plan: SyncPlan): Promise<Buffer> {
 }
 
 /** Metadata, identities and the decrypted document: everything that needs the bundle's bytes only. */
-async function openBundle(plan: SyncPlan, bytes: Buffer, deps: PipelineDeps): Promise<{ document: TreeMap; metadata: SopsMetadataSummary; lookup: IdentityLookup }> {
+async function openBundle(
+  plan: SyncPlan,
+  bytes: Buffer,
+  deps: PipelineDeps,
+): Promise<{ document: TreeMap; dataKey: Uint8Array | null; metadata: SopsMetadataSummary; lookup: IdentityLookup }> {
   const format = formatFromPath(plan.sourceAbs);
   const metadata = inspect(bytes, { format, path: plan.sourceRel });
   const lookup = await deps.identities();
   if (lookup.identities.length === 0) throw noIdentityError(lookup.attempts, metadata.ageRecipients, [], { bundle: plan.sourceRel });
   const engine = await chooseEngine(plan.engine, metadata, {
-    native: createNativeEngine(nativeDecrypt),
-    sops: () => createSopsCliEngine({ binary: deps.sopsBinary, env: deps.env }),
+    // the data key comes back (after the MAC check) only to be pinned, below
+    native: createNativeEngine((b, o) => decryptDetailed(b, { ...o, keepDataKey: true })),
+    sops: () => createSopsCliEngine({ binary: deps.sopsBinary, env: deps.env, bundleKeys: metadata }),
   });
   try {
-    const document = await engine.decrypt({ bytes, path: plan.sourceAbs, format, identities: lookup.identities.map((i) => i.line) });
-    return { document, metadata, lookup };
+    const input = { bytes, path: plan.sourceAbs, format, identities: lookup.identities.map((i) => i.line) };
+    const opened = engine.open ? await engine.open(input) : { document: await engine.decrypt(input), dataKey: null };
+    if (engine.name === 'native' && opened.dataKey === null) throw new AppError('E_DECRYPT', 'the native engine gave no data key to check against the accepted ones (a bug)');
+    return { ...opened, metadata, lookup };
   } catch (error) {
     if (isAppError(error) && error.code === 'E_NO_IDENTITY' && metadata.ageRecipients.length > 0) {
       throw noIdentityError(lookup.attempts, metadata.ageRecipients, lookup.identities.map((i) => i.recipient), { bundle: plan.sourceRel });
     }
     throw error;
   }
+}
+
+/**
+ * Trust in the bundle (DESIGN.md): the data key must be one this machine accepted for this bundle
+ * path. The first one seen is recorded (trust on first use); another one throws
+ * {@link DataKeyChangedError} unless the caller accepts it. Recorded before publishing, so a
+ * failure to record publishes nothing.
+ */
+async function checkPin(plan: SyncPlan, dataKey: Uint8Array | null, accept: boolean): Promise<SyncSuccess['dataKeyPin']> {
+  // The sops binary never hands out the data key: such bundles cannot be pinned (docs/security.md).
+  if (dataKey === null) return 'not-pinned';
+  const digest = dataKeyDigest(dataKey);
+  dataKey.fill(0);
+  const verdict = await checkDataKey(plan.home, plan.sourceAbs, digest);
+  if (verdict === 'known') return 'known';
+  if (verdict === 'changed' && !accept) throw new DataKeyChangedError(plan.sourceRel, plan.sourceAbs, digest);
+  await acceptDataKey(plan.home, plan.sourceAbs, digest);
+  return verdict === 'first-use' ? 'first-use' : 'accepted';
 }
 
 export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<SyncSuccess> {
@@ -120,23 +151,31 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
   const conflictP = conflictState(plan.repo, plan.sourceRel, bytes);
   const originP = provenance(plan.repo, plan.sourceRel);
   const configP = readSopsConfigRecipients(plan.repo);
+  const userConfigP = (deps.userConfig ?? (() => loadUserConfig(deps.env ?? process.env)))().then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
   const opened = openBundle(plan, bytes, deps).then(
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );
-  const [conflict, origin, sopsConfigRecipients, result] = await Promise.all([conflictP, originP, configP, opened]);
+  const [conflict, origin, sopsConfigRecipients, result, userConfig] = await Promise.all([conflictP, originP, configP, opened, userConfigP]);
   if (conflict.conflicted) {
     throw new AppError('E_CONFLICT', `${plan.sourceRel} is in a merge conflict (${conflict.reason === 'unmerged' ? 'unmerged in the git index' : 'conflict markers in the file'})`, {
       hint: 'resolve it (e.g. `git checkout --theirs` or re-edit with sops), then commit; the outputs keep their last good values meanwhile',
     });
   }
   if (!result.ok) throw result.error;
-  const { document, metadata, lookup } = result.value;
+  if (!userConfig.ok) throw userConfig.error;
+  const { document, dataKey, metadata, lookup } = result.value;
 
-  const entries = toEntries(document, { sourcePath: plan.sourceRel });
+  // Forbidden names first: they are refused whoever made the bundle, accepted key or not.
+  const entries = toEntries(document, { sourcePath: plan.sourceRel, allowNames: userConfig.value.allowNames });
   const source = { path: plan.sourceRel, sha256: sourceSha256 };
   const envBytes = renderEnv(entries, source);
   const consoleBytes = renderConsole(entries, { ...source, commit: origin.commit });
+  // Last step before publishing: a bundle that cannot be rendered records nothing either.
+  const dataKeyPin = await checkPin(plan, dataKey, deps.acceptDataKey === true);
   const published = await publish(plan.home, [
     { name: OUTPUT_FILES.env, bytes: envBytes },
     { name: OUTPUT_FILES.console, bytes: consoleBytes },
@@ -165,6 +204,7 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
     },
     bundleRecipients: metadata.ageRecipients,
     sopsConfigRecipients,
+    dataKeyPin,
     durationMs: performance.now() - started,
     // the version is public (it is in the status document); everything else is masked in logs
     secretValues: entries.filter((e) => e.name !== 'MCP_SECRETS_VERSION').map((e) => e.value),

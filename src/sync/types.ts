@@ -19,6 +19,12 @@ export interface SyncSuccess {
   bundleRecipients: string[];
   /** The age recipients `.sops.yaml` lists (null when the repo has none). */
   sopsConfigRecipients: string[] | null;
+  /**
+   * What the data key pin said (DESIGN.md "Trust in the bundle"): `first-use` (none was recorded
+   * for this bundle path: this one is now), `known`, `accepted` (a new key accepted by the caller),
+   * `not-pinned` (the sops binary opened it and does not hand out the key).
+   */
+  dataKeyPin: 'first-use' | 'known' | 'accepted' | 'not-pinned';
   durationMs: number;
   /**
    * The decrypted values, kept only in memory so the log redactor can mask them.

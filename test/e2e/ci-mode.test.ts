@@ -70,7 +70,8 @@ test('scripts/secrets-sync.sh and `make secrets-sync` publish the outputs (MCP_H
     reject: false,
   });
   t.is(script.exitCode, 0, script.stderr);
-  t.deepEqual((await readdir(home1)).sort(), ['.env', 'console-secrets.json']);
+  // trust.json: the data key pinned on first use (docs/security.md, "Trust in the bundle")
+  t.deepEqual((await readdir(home1)).sort(), ['.env', 'console-secrets.json', 'trust.json']);
   t.true((await readFile(path.join(home1, '.env'), 'utf8')).includes(PLAIN.openai.api_key));
 
   const home2 = path.join(r.dir, 'home-make');
@@ -81,7 +82,7 @@ test('scripts/secrets-sync.sh and `make secrets-sync` publish the outputs (MCP_H
   });
   t.is(make.exitCode, 0, make.stderr);
   t.like(JSON.parse(make.stdout.slice(make.stdout.indexOf('{'))), { ok: true, entries: 4, secretsVersion: PLAIN.MCP_SECRETS_VERSION });
-  t.deepEqual((await readdir(home2)).sort(), ['.env', 'console-secrets.json']);
+  t.deepEqual((await readdir(home2)).sort(), ['.env', 'console-secrets.json', 'trust.json']);
 
   const skipped = await execa('make', ['--no-print-directory', '-C', root, 'secrets-sync', `ARGS=--repo ${r.repo} --skip-without-identity`], {
     env: r.env({ MCP_HOME: path.join(r.dir, 'home-skip') }),

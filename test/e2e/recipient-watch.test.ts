@@ -7,7 +7,6 @@ import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { encrypt } from '../../src/sops/index.js';
 import { daemonFixture, sampleBundle } from '../helpers/daemon.js';
 import { GIT_ENV, git, runCli } from '../helpers/e2e.js';
 import { newKey } from '../helpers/runbook.js';
@@ -23,7 +22,8 @@ test('a commit that adds an unknown recipient to the bundle raises RECIPIENTS_CH
   t.deepEqual(first.notices, []);
 
   const x = await newKey();
-  await writeFile(d.bundle, await encrypt(sampleBundle('2026.03.2'), { format: 'yaml', recipients: [d.recipient, x.recipient] }));
+  // `sops updatekeys` + `sops edit`: the data key stays, so only the recipients tell the change
+  await writeFile(d.bundle, await d.lineage.seal(sampleBundle('2026.03.2'), [d.recipient, x.recipient]));
   await git(d.repo, ['commit', '-qam', 'innocent-looking change']);
   const s = await d.waitFor(changed(x.recipient, /^the bundle's age recipients changed/), 'a bundle RECIPIENTS_CHANGED notice');
   t.is(s.secretsVersion, '2026.03.2', 'still syncs');

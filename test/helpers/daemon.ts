@@ -7,7 +7,7 @@ import { mkdir, writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { encrypt } from '../../src/sops/index.js';
+import { BundleLineage } from './sops-edit.js';
 import { getStatus, subscribe } from '../../src/ipc/client.js';
 import type { StatusDocument } from '../../src/ipc/status.js';
 import { isAppError } from '../../src/errors.js';
@@ -22,6 +22,8 @@ export interface DaemonFixture {
   identity: string;
   recipient: string;
   env: Record<string, string>;
+  /** Seals bundles keeping the data key (as `sops edit`); {@link DaemonFixture.writeBundle} uses it. */
+  lineage: BundleLineage;
   child: ChildProcess | null;
   stderr: string[];
   start(extraArgs?: string[]): Promise<StatusDocument>;
@@ -52,6 +54,7 @@ export async function daemonFixture(t: ExecutionContext, opts: { identityInEnv?:
   const identity = await generateIdentity();
   const recipient = await identityToRecipient(identity);
   await writeFile(path.join(repo, '.sops.yaml'), `creation_rules:\n  - path_regex: config/secrets\\.enc\\.yaml$\n    age: ${recipient}\n`);
+  const lineage = new BundleLineage(identity, () => [recipient]);
   const env = isolatedEnv(dir, { ...(opts.identityInEnv === false ? {} : { SOPS_AGE_KEY: identity }), ...opts.env }, { keychain: opts.keychain });
 
   const fixture: DaemonFixture = {
@@ -63,6 +66,7 @@ export async function daemonFixture(t: ExecutionContext, opts: { identityInEnv?:
     identity,
     recipient,
     env,
+    lineage,
     child: null,
     stderr: [],
     async start(extraArgs = []) {
@@ -95,7 +99,8 @@ export async function daemonFixture(t: ExecutionContext, opts: { identityInEnv?:
       return exited;
     },
     async writeBundle(doc) {
-      await writeFile(bundle, await encrypt(doc, { format: 'yaml', recipients: [recipient] }));
+      // like `sops edit`: every bundle after the first keeps the data key the daemon pinned
+      await writeFile(bundle, await lineage.seal(doc));
     },
     async commitBundle(doc, message) {
       await fixture.writeBundle(doc);

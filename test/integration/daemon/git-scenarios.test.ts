@@ -43,8 +43,8 @@ test('a pull from a second clone is synced', async (t) => {
   await d.start();
   await d.waitFor(isFresh('v1'), 'v1');
 
-  const { encrypt } = await import('../../../src/sops/index.js');
-  await writeFile(path.join(other, 'config', 'secrets.enc.yaml'), await encrypt(sampleBundle('v2-pulled'), { format: 'yaml', recipients: [d.recipient] }));
+  // the teammate edits it with sops (same data key), as the team does
+  await writeFile(path.join(other, 'config', 'secrets.enc.yaml'), await d.lineage.seal(sampleBundle('v2-pulled')));
   await git(other, ['commit', '-q', '-am', 'from the other clone']);
   await git(other, ['push', '-q', 'origin', 'main']);
   await git(d.repo, ['pull', '-q', '--ff-only']);

@@ -93,7 +93,9 @@ keyringTest('a bundle re-keyed to a new recipient locks the daemon with E_IDENTI
 
   const keyB = await generateIdentity();
   const recipientB = await identityToRecipient(keyB);
-  const rekeyed = await updateRecipients(await readFile(d.bundle), { format: 'yaml', identities: [d.identity], recipients: [recipientB], rotateDataKey: true });
+  // `rotate` (and `sops updatekeys`) by default: the data key re-wrapped for B only, so key A opens
+  // nothing. A rotated data key would also need accepting here (see test/e2e/forged-bundle.test.ts).
+  const rekeyed = await updateRecipients(await readFile(d.bundle), { format: 'yaml', identities: [d.identity], recipients: [recipientB] });
   await writeFile(d.bundle, rekeyed);
   await writeFile(`${d.repo}/.sops.yaml`, `creation_rules:\n  - path_regex: config/secrets\\.enc\\.yaml$\n    age: ${recipientB}\n`);
   await git(d.repo, ['commit', '-qam', 're-key to B']);

@@ -4,6 +4,7 @@ import { silentLogger } from '../../../src/log.js';
 import { DaemonCore, type Probe } from '../../../src/daemon/core.js';
 import type { SyncSuccess } from '../../../src/sync/types.js';
 import type { StatusDocument } from '../../../src/ipc/status.js';
+import { DataKeyChangedError } from '../../../src/trust/data-keys.js';
 
 /** A fake world: the "disk" is two variables, and runSync is a function the test controls. */
 function world() {
@@ -13,6 +14,7 @@ function world() {
   let maxRunning = 0;
   let gate: Promise<void> | null = null;
   const secrets: string[][] = [];
+  const accepted: { bundlePath: string; digest: string }[] = [];
   const core = new DaemonCore({
     runSync: async (): Promise<SyncSuccess> => {
       running++;
@@ -40,6 +42,7 @@ function world() {
           identity: { source: 'env', recipients: ['age1aaa'] },
           bundleRecipients: [...disk.recipients],
           sopsConfigRecipients: disk.config,
+          dataKeyPin: 'known',
           durationMs: 1,
           secretValues: ['super-secret-value'],
         };
@@ -57,9 +60,14 @@ function world() {
       { kind: 'console', path: '/home/console-secrets.json' },
     ],
     onSecrets: (values) => secrets.push(values),
+    acceptDataKey: async (bundlePath, digest) => {
+      accepted.push({ bundlePath, digest });
+      fail = null;
+    },
   });
   return {
     core,
+    accepted,
     disk,
     secrets,
     setFail: (e: AppError | null) => (fail = e),
@@ -200,7 +208,7 @@ test('raises RECIPIENTS_CHANGED when the bundle recipients change, until acknowl
   t.is(notices[0]!.code, 'RECIPIENTS_CHANGED');
   t.true(notices[0]!.message.includes('age1evil'));
   t.is(w.core.status().state, 'fresh', 'still syncs');
-  t.deepEqual(w.core.acknowledge().notices, []);
+  t.deepEqual((await w.core.acknowledge()).notices, []);
 });
 
 test('a lock (purge) holds until a sync is requested, and forgets the secrets', async (t) => {
@@ -231,4 +239,59 @@ test('raises RECIPIENTS_CHANGED when .sops.yaml changes its recipients, even wit
   t.truthy(notice);
   t.regex(notice!.message, /^\.sops\.yaml.s age recipients changed \(added age1newcomer\)/);
   t.is(w.core.status().state, 'fresh');
+});
+
+const DIGEST_X = 'a'.repeat(64);
+const DIGEST_Y = 'b'.repeat(64);
+
+test('a data key not accepted keeps the last good outputs and raises DATA_KEY_CHANGED; ack accepts exactly that key and syncs', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  w.setFail(new DataKeyChangedError('config/secrets.enc.yaml', '/repo/config/secrets.enc.yaml', DIGEST_X));
+  w.disk.source = 'sha-forged';
+  await w.core.trigger({ reasons: ['head'] });
+  const held = w.core.status();
+  t.is(held.state, 'error');
+  t.is(held.lastSync?.error?.code, 'E_UNTRUSTED');
+  t.is(held.secretsVersion, 'v-sha-a', 'the last good outputs stay');
+  t.deepEqual(held.notices.map((n) => n.code), ['DATA_KEY_CHANGED']);
+  t.regex(held.notices[0]!.message, /status --ack/);
+  t.false(JSON.stringify(held).includes(DIGEST_X), 'the digest never leaves the process');
+
+  // the checkout moves on to another unaccepted key before the person answers: ack accepts that one, the one now pending
+  w.setFail(new DataKeyChangedError('config/secrets.enc.yaml', '/repo/config/secrets.enc.yaml', DIGEST_Y));
+  await w.core.trigger({ reasons: ['head'] });
+  const acked = await w.core.acknowledge();
+  t.deepEqual(w.accepted, [{ bundlePath: '/repo/config/secrets.enc.yaml', digest: DIGEST_Y }]);
+  t.is(acked.state, 'fresh');
+  t.is(acked.secretsVersion, 'v-sha-forged');
+  t.deepEqual(acked.notices, []);
+});
+
+test('DATA_KEY_CHANGED goes away when an accepted bundle is checked out again, and ack then accepts nothing', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  w.setFail(new DataKeyChangedError('config/secrets.enc.yaml', '/repo/config/secrets.enc.yaml', DIGEST_X));
+  await w.core.trigger({ reasons: ['head'] });
+  t.deepEqual(w.core.status().notices.map((n) => n.code), ['DATA_KEY_CHANGED']);
+  w.setFail(null);
+  await w.core.trigger({ reasons: ['head'] });
+  t.deepEqual(w.core.status().notices, []);
+  await w.core.acknowledge();
+  t.deepEqual(w.accepted, []);
+});
+
+test('a bundle that lost its age recipients raises RECIPIENTS_CHANGED, not a silent switch of engine', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  w.setFail(new AppError('E_UNTRUSTED', 'the bundle has no age recipient (key types: hc_vault)', { details: { keyTypes: ['hc_vault'], bundleRecipients: [] } }));
+  w.disk.source = 'sha-vault';
+  await w.core.trigger({ reasons: ['source'] });
+  const s = w.core.status();
+  t.is(s.state, 'error');
+  t.is(s.notices.length, 1);
+  t.is(s.notices[0]!.code, 'RECIPIENTS_CHANGED');
+  t.regex(s.notices[0]!.message, /removed age1aaa/);
+  await w.core.trigger({ reasons: ['source'] });
+  t.is(w.core.status().notices.length, 1, 'one notice however many retries');
 });

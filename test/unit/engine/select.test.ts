@@ -27,15 +27,27 @@ test('auto picks native when the bundle has an age recipient, even beside PGP, w
   t.is(c.sopsBuilt, 0);
 });
 
-test('auto picks sops for a bundle with only KMS or PGP keys when sops is available', async (t) => {
+test('auto refuses a bundle with only KMS, PGP or Vault keys, without probing or building sops', async (t) => {
   const c = { sopsBuilt: 0 };
-  t.is(await chooseEngine('auto', { ageRecipients: [], otherKeyTypes: ['kms'] }, engines(c), { sopsAvailable: async () => true }), sopsEngine);
+  for (const otherKeyTypes of [['kms'], ['pgp'], ['hc_vault'], ['gcp_kms', 'azure_kv']]) {
+    const error = await t.throwsAsync(chooseEngine('auto', { ageRecipients: [], otherKeyTypes }, engines(c), { sopsAvailable: never }), { instanceOf: AppError });
+    t.is(error?.code, 'E_UNTRUSTED');
+    t.true(error?.message.includes(otherKeyTypes.join(', ')), error?.message);
+    t.regex(error?.hint ?? '', /--engine sops/);
+    t.deepEqual(error?.details?.bundleRecipients, [], 'the daemon reads this to raise RECIPIENTS_CHANGED');
+  }
+  t.is(c.sopsBuilt, 0);
+});
+
+test('--engine sops opens a bundle with only KMS keys when sops is available', async (t) => {
+  const c = { sopsBuilt: 0 };
+  t.is(await chooseEngine('sops', { ageRecipients: [], otherKeyTypes: ['kms'] }, engines(c), { sopsAvailable: async () => true }), sopsEngine);
   t.is(c.sopsBuilt, 1);
 });
 
 test('says which key types need the missing sops binary', async (t) => {
   const error = await t.throwsAsync(
-    chooseEngine('auto', { ageRecipients: [], otherKeyTypes: ['pgp', 'hc_vault'] }, engines({ sopsBuilt: 0 }), { sopsAvailable: async () => false }),
+    chooseEngine('sops', { ageRecipients: [], otherKeyTypes: ['pgp', 'hc_vault'] }, engines({ sopsBuilt: 0 }), { sopsAvailable: async () => false }),
     { instanceOf: AppError },
   );
   t.is(error?.code, 'E_SOPS_CLI');

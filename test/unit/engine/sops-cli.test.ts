@@ -26,10 +26,55 @@ test('builds the contract argv with an absolute path and no key', (t) => {
   t.deepEqual(sopsArgs({ format: 'ini', path: '/a b/c.ini' }), ['--decrypt', '--input-type', 'ini', '--output-type', 'json', '/a b/c.ini']);
 });
 
+const AGE_BUNDLE = { ageRecipients: ['age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq'], otherKeyTypes: [] };
+
 test('gives the child SOPS_AGE_KEY from the identities and drops an inherited one', (t) => {
-  const env = sopsChildEnv({ PATH: '/bin', SOPS_AGE_KEY: 'inherited', UNSET: undefined }, [` ${KEY} `, '', 'AGE-SECRET-KEY-1SECOND']);
+  const env = sopsChildEnv({ PATH: '/bin', SOPS_AGE_KEY: 'inherited', UNSET: undefined }, [` ${KEY} `, '', 'AGE-SECRET-KEY-1SECOND'], AGE_BUNDLE);
   t.deepEqual(env, { PATH: '/bin', SOPS_AGE_KEY: `${KEY}\nAGE-SECRET-KEY-1SECOND` });
-  t.deepEqual(sopsChildEnv({ PATH: '/bin', SOPS_AGE_KEY: 'inherited' }, []), { PATH: '/bin' });
+  t.deepEqual(sopsChildEnv({ PATH: '/bin', SOPS_AGE_KEY: 'inherited' }, [], AGE_BUNDLE), { PATH: '/bin' });
+});
+
+const HOSTILE_ENV = {
+  PATH: '/bin',
+  HOME: '/home/u',
+  LANG: 'C.UTF-8',
+  TMPDIR: '/tmp/u',
+  VAULT_TOKEN: 'hvs.user-vault-token',
+  VAULT_ADDR: 'https://vault.example',
+  AWS_ACCESS_KEY_ID: 'AKIAUSER',
+  AWS_SECRET_ACCESS_KEY: 'aws-user-secret',
+  GOOGLE_APPLICATION_CREDENTIALS: '/home/u/gcp.json',
+  GNUPGHOME: '/home/u/.gnupg',
+  SOPS_AGE_KEY_FILE: '/home/u/keys.txt',
+  SOPS_AGE_KEY_CMD: 'pass show age',
+  LD_PRELOAD: '/tmp/evil.so',
+  NODE_OPTIONS: '--require /tmp/evil.js',
+  GITHUB_TOKEN: 'ghp_user',
+};
+
+test('gives sops only the basics and the credentials of the key types the bundle lists', (t) => {
+  t.deepEqual(sopsChildEnv(HOSTILE_ENV, [KEY], AGE_BUNDLE), { PATH: '/bin', HOME: '/home/u', LANG: 'C.UTF-8', TMPDIR: '/tmp/u', SOPS_AGE_KEY: KEY });
+  t.deepEqual(sopsChildEnv(HOSTILE_ENV, [KEY], { ageRecipients: [], otherKeyTypes: ['hc_vault'] }), {
+    PATH: '/bin',
+    HOME: '/home/u',
+    LANG: 'C.UTF-8',
+    TMPDIR: '/tmp/u',
+    VAULT_TOKEN: 'hvs.user-vault-token',
+    VAULT_ADDR: 'https://vault.example',
+  });
+  const kms = sopsChildEnv(HOSTILE_ENV, [KEY], { ageRecipients: [], otherKeyTypes: ['kms'] });
+  t.is(kms.AWS_SECRET_ACCESS_KEY, 'aws-user-secret');
+  t.is(kms.VAULT_TOKEN, undefined);
+  t.is(kms.SOPS_AGE_KEY, undefined, 'no age identity for a bundle with no age recipient');
+  const pgp = sopsChildEnv(HOSTILE_ENV, [KEY], { ageRecipients: [], otherKeyTypes: ['pgp'] });
+  t.deepEqual(Object.keys(pgp).sort(), ['GNUPGHOME', 'HOME', 'LANG', 'PATH', 'TMPDIR']);
+});
+
+test('never hands sops the loader, Node, git or other age key variables', (t) => {
+  for (const otherKeyTypes of [[], ['pgp'], ['kms'], ['gcp_kms'], ['azure_kv'], ['hc_vault'], ['pgp', 'kms', 'gcp_kms', 'azure_kv', 'hc_vault']]) {
+    const env = sopsChildEnv(HOSTILE_ENV, [KEY], { ageRecipients: AGE_BUNDLE.ageRecipients, otherKeyTypes });
+    for (const name of ['LD_PRELOAD', 'NODE_OPTIONS', 'GITHUB_TOKEN', 'SOPS_AGE_KEY_FILE', 'SOPS_AGE_KEY_CMD']) t.false(name in env, `${name} with ${otherKeyTypes.join(',')}`);
+  }
 });
 
 test('summarises stderr in a few masked lines', (t) => {
@@ -41,10 +86,10 @@ test('summarises stderr in a few masked lines', (t) => {
 });
 
 test('refuses a bad timeout or binary naming the option', (t) => {
-  t.is(t.throws(() => resolveSopsCliOptions({ timeoutMs: -1 }), { instanceOf: AppError })?.code, 'E_USAGE');
-  t.regex(t.throws(() => resolveSopsCliOptions({ timeoutMs: 1.5 }))?.message ?? '', /timeoutMs/);
-  t.regex(t.throws(() => resolveSopsCliOptions({ binary: '' }))?.message ?? '', /binary/);
-  const r = resolveSopsCliOptions({ env: { A: '1' } });
+  t.is(t.throws(() => resolveSopsCliOptions({ bundleKeys: AGE_BUNDLE, timeoutMs: -1 }), { instanceOf: AppError })?.code, 'E_USAGE');
+  t.regex(t.throws(() => resolveSopsCliOptions({ bundleKeys: AGE_BUNDLE, timeoutMs: 1.5 }))?.message ?? '', /timeoutMs/);
+  t.regex(t.throws(() => resolveSopsCliOptions({ bundleKeys: AGE_BUNDLE, binary: '' }))?.message ?? '', /binary/);
+  const r = resolveSopsCliOptions({ bundleKeys: AGE_BUNDLE, env: { A: '1' } });
   t.is(r.binary, 'sops');
   t.is(r.timeoutMs, 15000);
   t.true(Object.isFrozen(r));

@@ -1,0 +1,140 @@
+/**
+ * The user's own configuration: `$XDG_CONFIG_HOME/mcp-secrets/config.yaml` (default
+ * `~/.config/mcp-secrets/config.yaml`). Never read from the repo: what it allows (forbidden entry
+ * names today, hooks later) must come from the person on this machine, not from whoever can push.
+ *
+ * Rules: absent means the defaults; the file must be a regular file owned by the user and not
+ * writable by others; it is read bounded, parsed strictly (duplicate keys refused) and checked
+ * against {@link USER_CONFIG_SCHEMA}; every problem is an AppError naming the file and the key.
+ */
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parseDocument } from 'yaml';
+import { AppError, sanitizeForMessage } from '../errors.js';
+
+/** The resolved user configuration (frozen). */
+export interface UserConfig {
+  /** Where it was read from, or would be. */
+  readonly file: string;
+  /** Whether the file exists. */
+  readonly found: boolean;
+  /** Entry names that are otherwise forbidden and that this user allows to be published. */
+  readonly allowNames: readonly string[];
+}
+
+/** A config file is a few lines; anything bigger is not one. */
+export const MAX_USER_CONFIG_BYTES = 64 * 1024;
+
+/** JSON Schema of config.yaml. New settings (hooks) are added here, each optional. */
+export const USER_CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    version: { const: 1 },
+    allowNames: {
+      type: 'array',
+      maxItems: 256,
+      uniqueItems: true,
+      items: { type: 'string', pattern: '^[A-Z0-9_]{1,128}$' },
+    },
+  },
+} as const;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** `$XDG_CONFIG_HOME/mcp-secrets/config.yaml` when XDG_CONFIG_HOME is absolute, else `~/.config/…`. */
+export function userConfigPath(env: Env): string {
+  const xdg = env.XDG_CONFIG_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME ?? os.homedir(), '.config');
+  return path.join(base, 'mcp-secrets', 'config.yaml');
+}
+
+let validator: ReturnType<Ajv['compile']> | null = null;
+
+function validate(value: unknown): ErrorObject[] {
+  validator ??= new Ajv({ allErrors: true, strict: true }).compile(USER_CONFIG_SCHEMA);
+  return validator(value) ? [] : [...(validator.errors ?? [])];
+}
+
+function describeSchemaError(e: ErrorObject): string {
+  const where = e.instancePath === '' ? 'the top level' : e.instancePath.slice(1).replace(/\//g, '.');
+  if (e.keyword === 'additionalProperties') return `${where}: unknown setting "${sanitizeForMessage(String(e.params.additionalProperty), 60)}" (known: version, allowNames)`;
+  if (e.keyword === 'pattern') return `${where}: an entry name is upper-case letters, digits and _ (e.g. NODE_OPTIONS)`;
+  if (e.keyword === 'const') return `${where}: must be 1`;
+  return `${where}: ${e.message ?? e.keyword}`;
+}
+
+/** Reads at most the limit from a regular file, without blocking on a FIFO; null when absent. */
+async function readSmallFile(file: string): Promise<Buffer | null> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    if (code === 'ELOOP') throw new AppError('E_INSECURE_PATH', `the user config is a symbolic link: ${file}`, { hint: `replace it with the file itself: ${file}` });
+    throw new AppError('E_PARSE', `cannot read the user config ${file} (${code ?? 'error'})`, { hint: 'check its permissions', cause: error });
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new AppError('E_PARSE', `the user config is not a regular file: ${file}`, { hint: `make ${file} a plain YAML file, or remove it` });
+    const uid = process.getuid?.();
+    if (uid !== undefined && (stat.uid !== uid || (stat.mode & 0o022) !== 0)) {
+      throw new AppError('E_INSECURE_PATH', `the user config can be changed by someone else: ${file}`, {
+        hint: `it decides what may be published: chown "$(id -u)" ${file} && chmod go-w ${file}`,
+      });
+    }
+    if (stat.size > MAX_USER_CONFIG_BYTES) throw new AppError('E_PARSE', `the user config is ${stat.size} bytes, more than ${MAX_USER_CONFIG_BYTES}: ${file}`, { hint: 'it holds a few settings; check the path' });
+    const buffer = Buffer.alloc(MAX_USER_CONFIG_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > MAX_USER_CONFIG_BYTES) throw new AppError('E_PARSE', `the user config is larger than ${MAX_USER_CONFIG_BYTES} bytes: ${file}`, { hint: 'it holds a few settings; check the path' });
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Parses and validates config.yaml text. Exported for tests; {@link loadUserConfig} reads the file. */
+export function parseUserConfig(text: string, file: string): UserConfig {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const first = doc.errors[0];
+  if (first !== undefined) {
+    throw new AppError('E_PARSE', `${file}: YAML error (${first.code}) at line ${first.linePos?.[0]?.line ?? '?'}`, { hint: 'fix the YAML syntax (e.g. `allowNames: [NODE_OPTIONS]`)' });
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 0 }) ?? {};
+  } catch {
+    throw new AppError('E_PARSE', `${file}: YAML aliases are not allowed here`, { hint: 'write the values out' });
+  }
+  const errors = validate(value);
+  if (errors.length > 0) {
+    throw new AppError('E_PARSE', `${file}: ${errors.slice(0, 3).map(describeSchemaError).join('; ')}`, {
+      hint: 'the user config knows `version: 1` and `allowNames: [NAME, …]` (see docs/security.md, "Trust in the bundle")',
+    });
+  }
+  const allowNames = (value as { allowNames?: string[] }).allowNames ?? [];
+  return Object.freeze({ file, found: true, allowNames: Object.freeze([...allowNames]) });
+}
+
+/**
+ * Loads the user config, or the defaults when there is none.
+ *
+ * @throws AppError `E_PARSE` (unreadable, not a regular file, too big, bad YAML, unknown or invalid
+ *   setting) or `E_INSECURE_PATH` (a symlink, or writable by someone else).
+ */
+export async function loadUserConfig(env: Env): Promise<UserConfig> {
+  const file = userConfigPath(env);
+  const bytes = await readSmallFile(file);
+  if (bytes === null) return Object.freeze({ file, found: false, allowNames: Object.freeze([]) });
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new AppError('E_PARSE', `${file}: not UTF-8 text`, { hint: 'save it as UTF-8 YAML' });
+  }
+  return parseUserConfig(text, file);
+}

@@ -1,0 +1,154 @@
+/**
+ * Trust in the bundle (DESIGN.md): the data keys accepted on this machine, per bundle path.
+ *
+ * SOPS proves only that a bundle was made with a recipient's *public* key: anyone who can push
+ * can encrypt a new bundle with a new data key and a valid MAC. A bundle edited by the team
+ * (`sops edit`, `sops updatekeys`, `rotate` without `--rotate-data-key`) keeps its data key, so
+ * a data key this machine has not accepted is the sign of a bundle made from scratch.
+ *
+ * Rules:
+ * - the first data key seen for a bundle path is accepted silently (trust on first use);
+ * - the file `<home>/trust.json` holds only digests: sha256 over a domain label and the key, never
+ *   the key itself; it is written through the publisher (0600 temp, fsync, rename), read bounded,
+ *   refused when it is a symlink, not a regular file, or writable by someone else;
+ * - a corrupt file is an error naming it, never "no pins" (that would re-open trust on first use).
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import { AppError } from '../errors.js';
+import { publish } from '../publish/publisher.js';
+
+/** The trust file's name in home (one of our state files: never an output name). */
+export const TRUST_FILE = 'trust.json';
+
+/** Domain separation: this digest is never equal to any other sha256 of the same bytes. */
+const DIGEST_LABEL = 'mcp-secrets/data-key-pin/v1\0';
+
+/** Digests kept per bundle path: the newest are kept when a long history of rotations exceeds it. */
+const MAX_KEYS_PER_BUNDLE = 256;
+const MAX_TRUST_BYTES = 4 * 1024 * 1024;
+
+/** What {@link checkDataKey} decides for one bundle. */
+export type DataKeyVerdict =
+  /** No key was pinned for this bundle path yet: the caller pins this one. */
+  | 'first-use'
+  /** The key was accepted before. */
+  | 'known'
+  /** A key was pinned for this path and this one is not among the accepted ones. */
+  | 'changed';
+
+interface TrustFileData {
+  kind: 'mcp-secrets-trust';
+  version: 1;
+  /** Absolute bundle path → accepted data key digests, oldest first. */
+  dataKeys: Record<string, string[]>;
+}
+
+/** The pin digest of a data key: hex sha256 of a fixed label and the key. */
+export function dataKeyDigest(dataKey: Uint8Array): string {
+  return createHash('sha256').update(DIGEST_LABEL, 'utf8').update(dataKey).digest('hex');
+}
+
+function corrupt(file: string, why: string): AppError {
+  return new AppError('E_PARSE', `the trust file is not valid (${why}): ${file}`, {
+    hint: `it lists the data keys this machine accepted; remove ${file} to start again (the next sync then trusts the bundle it finds, as on a new machine)`,
+  });
+}
+
+async function readTrustFile(home: string): Promise<TrustFileData | null> {
+  const file = path.join(home, TRUST_FILE);
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') throw new AppError('E_INSECURE_PATH', `the trust file is a symbolic link: ${file}`, { hint: `remove ${file}; the next sync records the data key again` });
+    throw new AppError('E_WRITE', `cannot read the trust file ${file} (${code ?? 'error'})`, { hint: `check the permissions of ${home}`, cause: error });
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw corrupt(file, 'not a regular file');
+    const uid = process.getuid?.();
+    if (uid !== undefined && (stat.uid !== uid || (stat.mode & 0o022) !== 0)) {
+      throw new AppError('E_INSECURE_PATH', `the trust file can be changed by someone else: ${file}`, { hint: `remove ${file}; the next sync records the data key again` });
+    }
+    const buffer = Buffer.alloc(MAX_TRUST_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > MAX_TRUST_BYTES) throw corrupt(file, `larger than ${MAX_TRUST_BYTES} bytes`);
+    let data: unknown;
+    try {
+      data = JSON.parse(buffer.subarray(0, bytesRead).toString('utf8'));
+    } catch {
+      throw corrupt(file, 'not JSON');
+    }
+    return checkShape(data, file);
+  } finally {
+    await handle.close();
+  }
+}
+
+function checkShape(data: unknown, file: string): TrustFileData {
+  if (typeof data !== 'object' || data === null) throw corrupt(file, 'not an object');
+  const d = data as Partial<TrustFileData>;
+  if (d.kind !== 'mcp-secrets-trust' || d.version !== 1) throw corrupt(file, 'unknown kind or version');
+  if (typeof d.dataKeys !== 'object' || d.dataKeys === null || Array.isArray(d.dataKeys)) throw corrupt(file, 'dataKeys is not an object');
+  const dataKeys: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  for (const [bundle, digests] of Object.entries(d.dataKeys)) {
+    if (!Array.isArray(digests) || !digests.every((x) => typeof x === 'string' && /^[0-9a-f]{64}$/.test(x))) throw corrupt(file, 'a digest list is malformed');
+    dataKeys[bundle] = digests;
+  }
+  return { kind: 'mcp-secrets-trust', version: 1, dataKeys };
+}
+
+/**
+ * Whether `digest` is accepted for the bundle at `bundlePath` (absolute).
+ *
+ * @throws AppError `E_PARSE` (corrupt trust file), `E_INSECURE_PATH`, `E_WRITE` (unreadable).
+ */
+export async function checkDataKey(home: string, bundlePath: string, digest: string): Promise<DataKeyVerdict> {
+  const trust = await readTrustFile(home);
+  const accepted = trust?.dataKeys[bundlePath];
+  if (accepted === undefined || accepted.length === 0) return 'first-use';
+  return accepted.includes(digest) ? 'known' : 'changed';
+}
+
+/**
+ * Adds `digest` to the data keys accepted for `bundlePath` (a no-op when it is there already).
+ * Written atomically, 0600, through the publisher.
+ *
+ * @throws AppError as {@link checkDataKey}, and `E_WRITE` / `E_INSECURE_PATH` from the publisher.
+ */
+export async function acceptDataKey(home: string, bundlePath: string, digest: string): Promise<void> {
+  if (!/^[0-9a-f]{64}$/.test(digest)) throw new TypeError('acceptDataKey: not a data key digest');
+  const trust = (await readTrustFile(home)) ?? { kind: 'mcp-secrets-trust', version: 1, dataKeys: {} };
+  const accepted = trust.dataKeys[bundlePath] ?? [];
+  if (accepted.includes(digest)) return;
+  trust.dataKeys[bundlePath] = [...accepted, digest].slice(-MAX_KEYS_PER_BUNDLE);
+  const bytes = Buffer.from(JSON.stringify({ kind: trust.kind, version: trust.version, dataKeys: { ...trust.dataKeys } }, null, 2) + '\n', 'utf8');
+  await publish(home, [{ name: TRUST_FILE, bytes }]);
+}
+
+/**
+ * `E_UNTRUSTED` for an intact bundle opened with a data key this machine has not accepted. It
+ * carries the digest to accept in memory only (not in the message or details), so that
+ * `status --ack` accepts exactly the key the person was told about, not whatever is checked out
+ * by the time they answer.
+ */
+export class DataKeyChangedError extends AppError {
+  /** The notice code the daemon shows for it. */
+  static readonly NOTICE = 'DATA_KEY_CHANGED';
+  declare readonly pendingDigest: string;
+  declare readonly bundlePath: string;
+
+  constructor(bundleRel: string, bundlePath: string, digest: string) {
+    super('E_UNTRUSTED', `${bundleRel} was encrypted with a data key this machine has not accepted (a bundle made anew, not edited with sops); nothing was published, the last good outputs stay`, {
+      hint: `check who changed it (\`git log -p -- ${bundleRel}\`); if it is the team's, accept it with \`mcp-secrets sync --accept-data-key\` (or \`mcp-secrets status --ack\` when the daemon runs)`,
+      details: { bundle: bundleRel, notice: DataKeyChangedError.NOTICE },
+    });
+    Object.defineProperty(this, 'pendingDigest', { value: digest, enumerable: false });
+    Object.defineProperty(this, 'bundlePath', { value: bundlePath, enumerable: false });
+  }
+}
