@@ -14,6 +14,7 @@ import path from 'node:path';
 import { isMap, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { AppError, sanitizeForMessage } from '../errors.js';
 import type { Profile } from '../consumers/select.js';
+import { isStateName } from '../publish/home-names.js';
 
 export const REPO_CONFIG_FILE = '.mcp-secrets.yaml';
 
@@ -51,7 +52,7 @@ export const DEFAULT_REPO_CONFIG: RepoConfig = Object.freeze({ version: 1, profi
  * and anything with our dot-prefix (temp files, locks).
  */
 export function isReservedHomeName(name: string): boolean {
-  return name === 'logs' || name === 'run' || name === 'trust.json' || name.startsWith('.mcp-secrets') || name === '.' || name === '..';
+  return isStateName(name) || name === '.' || name === '..';
 }
 
 interface ConfigProblem {

@@ -20,6 +20,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AppError, isAppError, sanitizeForMessage } from '../errors.js';
 import { realFs, type FileStat, type PublishFs } from './fs.js';
+import { isStateName } from './home-names.js';
 
 export type { PublishFs } from './fs.js';
 
@@ -239,14 +240,12 @@ function checkNames(files: readonly OutputFile[]): void {
   }
 }
 
-/** Names in home that are ours: the outputs, our directories, and our dot files (temps, lock, state). */
-const OUR_HOME_NAMES = new Set(['.env', 'console-secrets.json', 'logs', 'run']);
-/** Every file mcp-secrets keeps in home besides the outputs starts with this (temps, the home lock, state). */
-export const OUR_DOT_PREFIX = '.mcp-secrets';
+/** The default outputs' names, ours to find in home even before a repo config names others. */
+const DEFAULT_OUTPUT_NAMES = new Set(['.env', 'console-secrets.json']);
 
-/** True when `name` in home is one mcp-secrets makes (an output, `logs`, `run`, `.mcp-secrets…`). */
+/** True when `name` in home is one mcp-secrets makes (an output, `logs`, `run`, trust state, `.mcp-secrets…`). */
 export function isOurHomeEntry(name: string): boolean {
-  return OUR_HOME_NAMES.has(name) || name.startsWith(OUR_DOT_PREFIX);
+  return DEFAULT_OUTPUT_NAMES.has(name) || isStateName(name);
 }
 
 export interface EnsureHomeDeps extends PublishDeps {

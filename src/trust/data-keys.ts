@@ -19,9 +19,9 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors.js';
 import { publish } from '../publish/publisher.js';
+import { TRUST_FILE } from '../publish/home-names.js';
 
-/** The trust file's name in home (one of our state files: never an output name). */
-export const TRUST_FILE = 'trust.json';
+export { TRUST_FILE };
 
 /** Domain separation: this digest is never equal to any other sha256 of the same bytes. */
 const DIGEST_LABEL = 'mcp-secrets/data-key-pin/v1\0';
