@@ -1,6 +1,9 @@
 /**
  * The keytar backend: macOS Keychain, Windows Credential Vault, Secret Service (libsecret) on
- * Linux. keytar is an optional native dependency, loaded on first use.
+ * Linux. keytar is an optional PEER dependency (`MCP_SECRETS_KEYCHAIN=keytar`), installed only by
+ * teams that choose it (it compiles against libsecret where no prebuilt binary fits, and is no
+ * longer maintained upstream). It is loaded on first use through a specifier the compiler does not
+ * follow, so neither the build nor any other test needs keytar or its types.
  *
  * Two libsecret traps, seen with gnome-keyring 42 and keytar 7.9 (see test/integration/identity):
  * - reads from a LOCKED collection do not fail: `getPassword` gives null and `deletePassword`
@@ -10,7 +13,7 @@
  *   keytar), so on Linux the lock state is checked BEFORE listing. A collection locked in the few
  *   milliseconds between the check and the call can still crash it; nothing in keytar prevents that.
  */
-import { classifyKeychainFailure, keychainError } from './errors.js';
+import { classifyKeychainFailure, FALLBACK_HINT, keychainError } from './errors.js';
 import { KEYCHAIN_SERVICE, type Keychain } from './types.js';
 
 /** The part of keytar's API we use. */
@@ -35,8 +38,17 @@ export interface KeytarKeychainOptions {
   readonly collectionState?: () => Promise<CollectionState>;
 }
 
+/** A variable, not a literal: tsc then types the import as `any` and never looks for keytar. */
+const KEYTAR_MODULE: string = 'keytar';
+
+/** The E_KEYCHAIN `unavailable` hint for keytar. */
+export const KEYTAR_UNAVAILABLE_HINT =
+  'MCP_SECRETS_KEYCHAIN=keytar, but keytar cannot be loaded: it is an optional peer dependency, install it next to mcp-secrets ' +
+  '(`npm install keytar@7.9.0`; on Linux it needs libsecret-1-dev, pkg-config and a C++ compiler when no prebuilt binary fits), ' +
+  `or unset MCP_SECRETS_KEYCHAIN to use the default @napi-rs/keyring backend; ${FALLBACK_HINT}`;
+
 async function loadKeytar(): Promise<KeytarApi> {
-  const mod = (await import('keytar')) as unknown as { default?: KeytarApi } & Partial<KeytarApi>;
+  const mod = (await import(KEYTAR_MODULE)) as { default?: KeytarApi } & Partial<KeytarApi>;
   const api = mod.default ?? (mod as KeytarApi);
   if (typeof api.getPassword !== 'function') throw new Error('keytar has no getPassword export');
   return api;
@@ -98,7 +110,7 @@ export function keytarKeychain(options: KeytarKeychainOptions = {}): Keychain {
     try {
       return await loaded;
     } catch (error) {
-      throw keychainError('unavailable', what, error);
+      throw keychainError('unavailable', what, error, { hint: KEYTAR_UNAVAILABLE_HINT });
     }
   }
 
