@@ -77,6 +77,7 @@ export const CAUSE_TEXT: Readonly<Record<KeychainFailureCause, CauseText>> = {
 /** Backend message fragments → cause, first match wins. Lower-cased comparison. */
 const PATTERNS: readonly (readonly [string, KeychainFailureCause])[] = [
   ['cannot autolaunch d-bus', 'no-dbus'],
+  ['unable to autolaunch', 'no-dbus'],
   ['dbus_session_bus_address', 'no-dbus'],
   ['was not provided by any .service files', 'no-secret-service'],
   ['org.freedesktop.dbus.error.serviceunknown', 'no-secret-service'],
