@@ -148,7 +148,7 @@ registerFor.keytar('an identity stored by keytar is reported by show and doctor 
   t.is(report.keychain, 'napi-keyring');
   t.deepEqual(report.otherBackend, { store: 'keytar', onlyThere: [k.recipient], unreadable: null });
   const human = await cli(['identity', 'show']);
-  t.regex(human.stderr, /stored by the keytar backend .* mcp-secrets identity copy --from keytar/);
+  t.regex(human.stderr, /stored by the keytar backend .*`mcp-secrets identity copy --from keytar`/);
   const doctor = await cli(['doctor', '--json']);
   const check = (JSON.parse(doctor.stdout) as { checks: { id: string; level: string; message: string; fix?: string }[] }).checks.find((c) => c.id === 'keychain');
   t.is(check?.level, 'warn');

@@ -48,6 +48,7 @@ keyringTest('the rendered ExecStart= runs the daemon, which gets fresh from the 
     home: d.home,
     socket: d.socket,
     pathEnv: servicePath(process.env.PATH),
+    keychain: 'napi-keyring',
   });
   t.false(unit.includes('AGE-SECRET-KEY'), 'the unit holds no key');
   const argv = parseSystemdWords(unitValue(unit, 'ExecStart'), 'exec');

@@ -34,7 +34,8 @@ realTest('a real systemd user manager runs the installed unit with the exact arg
   await writeFile(script, recorderScript(record));
   await chmod(script, 0o755);
 
-  const cmd = createServiceCommand({ cliPath: script });
+  // the stand-in lives in a temp dir, which a real install refuses (tested in test/unit/service/cli-location)
+  const cmd = createServiceCommand({ cliPath: script, checkCliPath: () => {} });
   const io = captureIo(manager.env, repo);
   t.is(await cmd.run({ values: { repo, home }, positionals: ['install'] }, io), 0, io.err());
   t.true(await poll(() => stat(record).then(() => true, () => false), 10_000), 'the service started');

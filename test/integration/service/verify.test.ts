@@ -34,6 +34,7 @@ async function spec(dir: string): Promise<DaemonLaunchSpec> {
     home: path.join(dir, 'home with space', '.mcp'),
     socket: path.join(dir, 'run dir', 'daemon.sock'),
     pathEnv: '/usr/local/bin:/usr/bin:/bin:/opt/odd $dir/bin',
+    keychain: 'napi-keyring',
   };
 }
 
