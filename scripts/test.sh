@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine, with all its own set-up:
-#   system packages (apt, when missing) → npm ci → a private D-Bus session with an unlocked
-#   gnome-keyring (a real Secret Service for the keychain tests) → npm test.
+#   system packages (apt, when missing) → npm ci → keytar (the optional keychain backend, for its
+#   own tests) → a private D-Bus session with an unlocked gnome-keyring (a real Secret Service for
+#   the keychain tests) → npm test.
 # Usage: bash scripts/test.sh [--no-install] [ava args…]
+#        bash scripts/test.sh --system-packages   (only the apt step; .ci/run uses it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 T0=$SECONDS
 
 INSTALL=1
+SYSTEM_ONLY=0
 if [[ "${1:-}" == "--no-install" ]]; then INSTALL=0; shift; fi
+if [[ "${1:-}" == "--system-packages" ]]; then SYSTEM_ONLY=1; shift; fi
 
 PKGS=(libsecret-1-dev pkg-config gnome-keyring dbus-x11 age python3-dotenv socat git tmux)
 MISSING=()
@@ -24,12 +28,24 @@ if ((${#MISSING[@]})); then
   fi
 fi
 echo "test: system packages ready in $((SECONDS - T0))s"
+((SYSTEM_ONLY)) && exit 0
 
 if ((INSTALL)); then
   T1=$SECONDS
   npm ci --no-audit --no-fund
   echo "test: npm ci done in $((SECONDS - T1))s"
+  # keytar is an optional PEER dependency: `npm ci` never installs it (and npm will not add a
+  # declared peer with --no-save), so it goes into its own folder, linked where Node finds it.
+  # npm ci wipes node_modules, so this never outlives the next install.
+  T1=$SECONDS
+  mkdir -p node_modules/.keytar
+  printf '{"name":"keytar-for-tests","private":true,"allowScripts":{"keytar":true}}\n' >node_modules/.keytar/package.json
+  (cd node_modules/.keytar && npm install --no-audit --no-fund --no-package-lock --silent keytar@7.9.0)
+  ln -sfn .keytar/node_modules/keytar node_modules/keytar
+  echo "test: keytar installed in $((SECONDS - T1))s"
 fi
+# The keytar backend's tests fail (never skip) when keytar cannot load here.
+export MCP_SECRETS_REQUIRE_KEYTAR=1
 
 # A private keyring: its own data and runtime dirs. HOME is left alone (npm's ~/.npmrc lives there).
 KR=$(mktemp -d /tmp/mcp-secrets-keyring.XXXXXX)

@@ -9,7 +9,8 @@ import { EXIT, isAppError } from '../errors.js';
 import { oneLine } from '../escape.js';
 import { resolveCommonOptions, type CommonOptions } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
-import { openKeychain } from '../identity/keychain/index.js';
+import { keychainBackend, openKeychain, openKeychainStore } from '../identity/keychain/index.js';
+import { copyCommand, lookIntoOtherBackend, otherKeychainStore } from '../identity/keychain/other-backend.js';
 import { identityLookup } from '../identity/lookup.js';
 import { formatFromPath, inspect, decrypt } from '../sops/index.js';
 import { planFor, readBundle, OUTPUT_FILES, type IdentityLookup } from '../sync/pipeline.js';
@@ -59,7 +60,18 @@ async function checkKeychain(ctx: Context): Promise<Check> {
   if (!keychain) return warn('keychain', 'the keychain is turned off (MCP_SECRETS_KEYCHAIN=none)', 'unset MCP_SECRETS_KEYCHAIN to keep the identity in the OS keychain');
   try {
     const stored = await keychain.listRecipients();
-    return ok('keychain', `${keychain.name} reachable, ${stored.length} identit${stored.length === 1 ? 'y' : 'ies'} stored`);
+    const reachable = `${keychain.name} reachable, ${stored.length} identit${stored.length === 1 ? 'y' : 'ies'} stored`;
+    // a backend switch must not silently "lose" identities stored by the other one
+    const backend = keychainBackend(ctx.io.env);
+    if (backend === 'none') return ok('keychain', reachable);
+    const store = otherKeychainStore(backend);
+    const other = await lookIntoOtherBackend(openKeychainStore(store, ctx.io.env), store, stored);
+    if (other.onlyThere.length === 0) return ok('keychain', reachable);
+    return warn(
+      'keychain',
+      `${reachable}; the ${store} backend holds ${other.onlyThere.length} more (${other.onlyThere.join(', ')}) that ${keychain.name} cannot see`,
+      `copy them (verified, the originals are kept): \`${copyCommand(store)}\``,
+    );
   } catch (error) {
     return fail('keychain', `keychain not usable: ${describe(error)}`, isAppError(error) && error.hint ? error.hint : 'see docs/troubleshooting.md#e_keychain');
   }

@@ -12,13 +12,14 @@ import { oneLine } from '../escape.js';
 import { READ_LIMITS, readBoundedText } from '../fsx/read-bounded.js';
 import { parseIdentities, recipientOf, type ParsedIdentity } from '../identity/age-key.js';
 import { keychainError } from '../identity/keychain/errors.js';
-import { openKeychain } from '../identity/keychain/index.js';
+import { KEYCHAIN_STORES, keychainBackend, openKeychain, openKeychainStore, type KeychainStore } from '../identity/keychain/index.js';
+import { copyIdentities, describeOtherBackend, lookIntoOtherBackend, otherKeychainStore } from '../identity/keychain/other-backend.js';
 import type { Keychain } from '../identity/keychain/types.js';
 import { readBundleRecipients, readSopsConfigRecipients } from '../identity/recipients.js';
 import { readSecretFromTty } from './tty-secret.js';
 import type { CliIo, Command, CommandInput } from './types.js';
 
-const USAGE = 'identity import [--file F | --from-env] | show | forget RECIPIENT|--all | sops-key [--force]';
+const USAGE = 'identity import [--file F | --from-env] | show | forget RECIPIENT|--all | sops-key [--force] | copy --from keytar|napi-keyring';
 /** Key files are tiny; a cap keeps a wrong pipe (a whole disk image…) from filling memory. */
 const MAX_INPUT_BYTES = 1024 * 1024;
 
@@ -27,6 +28,8 @@ export interface IdentityDeps {
   readonly io: CliIo;
   /** The keychain, or null when disabled (MCP_SECRETS_KEYCHAIN=none). */
   readonly keychain: () => Keychain | null;
+  /** A named backend (for `copy --from` and the look into the backend not in use); default: the real one. */
+  readonly keychainStore?: (store: KeychainStore) => Keychain;
   /** Recipients the bundle is encrypted to, or null when it cannot be read. */
   readonly bundleRecipients: () => Promise<string[] | null>;
   /** Recipients in the repo's .sops.yaml, or null when there is none. */
@@ -45,6 +48,7 @@ export function defaultIdentityDeps(input: CommandInput, io: CliIo): IdentityDep
   return {
     io,
     keychain: () => openKeychain({ env: io.env }),
+    keychainStore: (store) => openKeychainStore(store, io.env),
     bundleLabel: options.source,
     bundleRecipients: async () => {
       const root = await repoRoot();
@@ -183,10 +187,14 @@ async function show(deps: IdentityDeps, json: boolean): Promise<number> {
     const opensNothingYet = opensBundle === true ? false : opensBundle === null && inSopsConfig === null ? null : true;
     return { recipient, opensBundle, inSopsConfig, opensNothingYet };
   });
+  const other = await otherBackendReport(deps, stored);
+  const otherLine = other === null ? null : describeOtherBackend(other);
+  if (otherLine !== null && !json) deps.io.stderr(`note: ${oneLine(otherLine)}\n`);
   if (json) {
     deps.io.stdout(
       JSON.stringify({
         keychain: keychain.name,
+        otherBackend: other,
         service: 'mcp-secrets',
         bundle: bundle === null ? null : { path: deps.bundleLabel, recipients: bundle },
         identities,
@@ -204,6 +212,37 @@ async function show(deps: IdentityDeps, json: boolean): Promise<number> {
   if (bundle !== null && !identities.some((i) => i.opensBundle)) {
     deps.io.stderr(`${oneLine(`warning: none of these opens ${deps.bundleLabel} (encrypted to ${bundle.join(', ') || 'no age recipient'})`)}\n`);
   }
+  return EXIT.OK;
+}
+
+/** What the backend not in use holds (null when the keychain is off or the backend is a test fake). */
+async function otherBackendReport(deps: IdentityDeps, inUse: readonly string[]) {
+  const backend = keychainBackend(deps.io.env);
+  if (backend === 'none' || !deps.keychainStore) return null;
+  const store = otherKeychainStore(backend);
+  return lookIntoOtherBackend(deps.keychainStore(store), store, inUse);
+}
+
+async function copy(input: CommandInput, deps: IdentityDeps, json: boolean): Promise<number> {
+  const from = input.values.from;
+  const target = requireKeychain(deps, 'cannot copy identities: the OS keychain is off (MCP_SECRETS_KEYCHAIN=none)');
+  if (typeof from !== 'string' || !(KEYCHAIN_STORES as readonly string[]).includes(from)) {
+    throw new AppError('E_USAGE', `identity copy: --from must name a keychain backend (${KEYCHAIN_STORES.join(', ')})`, { hint: `usage: mcp-secrets ${USAGE}` });
+  }
+  if (from === target.name) {
+    throw new AppError('E_USAGE', `identity copy: ${from} is already the backend in use`, {
+      hint: `to copy INTO ${from}, select the other backend: \`MCP_SECRETS_KEYCHAIN=${otherKeychainStore(from as KeychainStore)} mcp-secrets identity copy --from ${from}\``,
+    });
+  }
+  const source = (deps.keychainStore ?? ((store: KeychainStore) => openKeychainStore(store, deps.io.env)))(from as KeychainStore);
+  const result = await copyIdentities(source, target);
+  if (json) {
+    deps.io.stdout(JSON.stringify({ from, to: target.name, ...result }) + '\n');
+    return EXIT.OK;
+  }
+  for (const r of result.copied) deps.io.stdout(`copied ${r} from ${from} to ${target.name} (read back and verified)\n`);
+  for (const r of result.alreadyThere) deps.io.stdout(`${r} is already in ${target.name}\n`);
+  deps.io.stdout(`the ${from} items were left in place; once mcp-secrets works with ${target.name}, remove them with \`MCP_SECRETS_KEYCHAIN=${from} mcp-secrets identity forget --all\`\n`);
   return EXIT.OK;
 }
 
@@ -277,8 +316,10 @@ export async function runIdentity(input: CommandInput, deps: IdentityDeps): Prom
       return forget(input, deps, json);
     case 'sops-key':
       return sopsKey(input, deps);
+    case 'copy':
+      return copy(input, deps, json);
     default:
-      throw new AppError('E_USAGE', sub === undefined ? 'identity: which one? import, show, forget or sops-key' : `identity: unknown subcommand "${sanitizeForMessage(sub, 40)}"`, {
+      throw new AppError('E_USAGE', sub === undefined ? 'identity: which one? import, show, forget, sops-key or copy' : `identity: unknown subcommand "${sanitizeForMessage(sub, 40)}"`, {
         hint: `usage: mcp-secrets ${USAGE}`,
       });
   }
@@ -291,6 +332,7 @@ const command: Command = {
     'from-env': { type: 'boolean' },
     all: { type: 'boolean' },
     force: { type: 'boolean' },
+    from: { type: 'string' },
   },
   maxPositionals: 2,
   run: (input, io) => runIdentity(input, defaultIdentityDeps(input, io)),

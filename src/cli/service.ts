@@ -11,6 +11,8 @@ import { execa } from 'execa';
 import { AppError, EXIT } from '../errors.js';
 import { resolveCommonOptions } from '../config/options.js';
 import type { StatusDocument } from '../ipc/status.js';
+import { keychainBackend } from '../identity/keychain/index.js';
+import { refuseEphemeralCliLocation } from '../service/cli-location.js';
 import { installService, serviceStatus, uninstallService, type DaemonCheck, type RunCommand, type ServiceManagerDeps } from '../service/manager.js';
 import { nodeUpgradeWarning, resolveNodeBinary } from '../service/node-binary.js';
 import { serviceLocations, serviceManagerFor } from '../service/platform.js';
@@ -30,6 +32,8 @@ export interface ServiceCommandDeps {
   templateDir?: string;
   /** Runs systemctl/launchctl (default: execa with the CLI's environment, no shell). */
   makeRun: (env: Readonly<Record<string, string | undefined>>) => RunCommand;
+  /** Refuses a CLI path the service must not point at (npx or npm cache, temp dir); default: the real check. */
+  checkCliPath?: (cliPath: string, env: Readonly<Record<string, string | undefined>>) => void;
   /** Asks the daemon on `socket` for its status; the lead wires the IPC client here. Undefined: not checked. */
   waitForDaemon?: (opts: { timeoutMs: number; socket: string }) => Promise<StatusDocument | null>;
 }
@@ -93,11 +97,13 @@ async function runService(sub: Subcommand, input: CommandInput, io: CliIo, deps:
   const print = (value: unknown) => io.stdout(JSON.stringify(value, null, 2) + '\n');
 
   if (sub === 'install') {
+    (deps.checkCliPath ?? ((cliPath, env) => refuseEphemeralCliLocation(cliPath, { env })))(deps.cliPath, io.env);
+    const keychain = keychainBackend(io.env);
     const repo = await resolveRepo({ repoFlag: options.repoFlag, cwd: io.cwd });
     const node = await resolveNodeBinary(deps.execPath, userHome);
     const warning = nodeUpgradeWarning(node);
     if (warning) io.stderr(`mcp-secrets service: note: ${warning}\n`);
-    const spec: DaemonLaunchSpec = { nodePath: node.path, cliPath: deps.cliPath, repo, home: options.home, socket: options.socket, pathEnv: servicePath(io.env.PATH) };
+    const spec: DaemonLaunchSpec = { nodePath: node.path, cliPath: deps.cliPath, repo, home: options.home, socket: options.socket, pathEnv: servicePath(io.env.PATH), keychain };
     const outcome = await installService(spec, managerDeps, { dryRun });
     if (options.json) print(outcome);
     switch (outcome.kind) {

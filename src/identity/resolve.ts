@@ -1,6 +1,6 @@
 /**
  * Where the age identity comes from (DESIGN.md "Identity"), in this order: the OS keychain (every
- * stored identity), `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, `$XDG_CONFIG_HOME/sops/age/keys.txt`.
+ * stored identity), `SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, sops's default key file ({@link defaultKeyFilePath}).
  *
  * Every source is tried and recorded as an attempt with its outcome, so that one error can say
  * what was looked at. A keychain failure is an attempt like any other: the env and file sources
@@ -48,11 +48,24 @@ export interface ResolveOptions {
   readonly readFile?: (file: string) => Promise<string>;
 }
 
-/** The default key file: `$XDG_CONFIG_HOME/sops/age/keys.txt`, else `$HOME/.config/sops/age/keys.txt`. */
-export function defaultKeyFilePath(env: Readonly<Record<string, string | undefined>>): string {
+/**
+ * sops's default key file, where sops itself looks: `$XDG_CONFIG_HOME/sops/age/keys.txt` when
+ * XDG_CONFIG_HOME is set (absolute), else the OS's user config dir (Go's `os.UserConfigDir`):
+ * `~/.config` on Linux and the BSDs, `~/Library/Application Support` on macOS, `%AppData%` on
+ * Windows.
+ *
+ * @param platform default `process.platform`; paths are built with that platform's separators.
+ */
+export function defaultKeyFilePath(env: Readonly<Record<string, string | undefined>>, platform: NodeJS.Platform = process.platform): string {
+  const p = platform === 'win32' ? path.win32 : path.posix;
   const xdg = env.XDG_CONFIG_HOME;
-  const configHome = xdg && path.isAbsolute(xdg) ? xdg : path.join(env.HOME || os.homedir(), '.config');
-  return path.join(configHome, 'sops', 'age', 'keys.txt');
+  if (xdg && p.isAbsolute(xdg)) return p.join(xdg, 'sops', 'age', 'keys.txt');
+  const home = env.HOME || (platform === 'win32' ? env.USERPROFILE : undefined) || os.homedir();
+  let configHome: string;
+  if (platform === 'darwin') configHome = p.join(home, 'Library', 'Application Support');
+  else if (platform === 'win32') configHome = env.APPDATA || p.join(home, 'AppData', 'Roaming');
+  else configHome = p.join(home, '.config');
+  return p.join(configHome, 'sops', 'age', 'keys.txt');
 }
 
 function countText(n: number): string {

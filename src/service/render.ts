@@ -7,6 +7,7 @@
  * XML text for launchd plists. A value that cannot be carried is refused, never mangled.
  */
 import { AppError } from '../errors.js';
+import type { KeychainBackend } from '../identity/keychain/index.js';
 
 export const SYSTEMD_UNIT_NAME = 'mcp-secrets.service';
 export const LAUNCHD_LABEL = 'dev.mcp-secrets.daemon';
@@ -24,6 +25,11 @@ export interface DaemonLaunchSpec {
   socket: string | null;
   /** PATH for the daemon (git, sops and the tools sops calls), from install time. */
   pathEnv: string;
+  /**
+   * The keychain backend the installing CLI uses (MCP_SECRETS_KEYCHAIN), written into the service's
+   * environment so the daemon reads the identities from the same store `identity import` wrote to.
+   */
+  keychain: KeychainBackend;
 }
 
 /** The daemon's argv, as the service manager will run it. */
@@ -114,6 +120,7 @@ export function renderSystemdUnit(template: string, spec: DaemonLaunchSpec): str
   return fillTemplate(template, {
     EXEC_START: systemdExecStart(daemonArgv(spec)),
     PATH_ENVIRONMENT: quoteSystemdWord(`PATH=${spec.pathEnv}`, 'environment'),
+    KEYCHAIN_ENVIRONMENT: quoteSystemdWord(`MCP_SECRETS_KEYCHAIN=${spec.keychain}`, 'environment'),
   });
 }
 
@@ -130,6 +137,7 @@ export function renderLaunchdPlist(template: string, spec: DaemonLaunchSpec, log
       .map((word) => `\t\t<string>${escapeXml(word)}</string>`)
       .join('\n'),
     PATH: escapeXml(spec.pathEnv),
+    KEYCHAIN: escapeXml(spec.keychain),
     STDOUT_PATH: escapeXml(logs.stdoutPath),
     STDERR_PATH: escapeXml(logs.stderrPath),
   });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { keyringTests, keyringUnavailable, startKeyringSession, type KeyringSession } from '../helpers/keyring.js';
 import { daemonFixture, sampleBundle, type DaemonFixture } from '../helpers/daemon.js';
 import { eventually, git, runCli } from '../helpers/e2e.js';
-import { keytarKeychain } from '../../src/identity/keychain/keytar.js';
+import { napiKeychain } from '../../src/identity/keychain/napi.js';
 import { secretKeyIn } from '../helpers/runbook.js';
 import type { ExecutionContext } from 'ava';
 
@@ -33,7 +33,7 @@ function cli(d: DaemonFixture, args: string[], input?: string) {
 
 /** A running daemon whose only identity is key A, imported into the (empty) keychain. */
 async function daemonWithKeychainIdentity(t: ExecutionContext): Promise<DaemonFixture> {
-  for (const r of await keytarKeychain().listRecipients()) await keytarKeychain().delete(r);
+  for (const r of await napiKeychain().listRecipients()) await napiKeychain().delete(r);
   const d = await daemonFixture(t, { identityInEnv: false, keychain: true });
   await d.commitBundle(sampleBundle('2026.01.1'), 'bundle for A');
   const imported = await cli(d, ['identity', 'import'], `${d.identity}\n`);
@@ -77,7 +77,7 @@ keyringTest('purge wipes the outputs and the keychain, locks the daemon, and the
   t.regex(r.stdout, /^mcp-secrets purge: daemon locked\n/);
   t.true(r.stdout.includes(`removed ${path.join(d.home, '.env')}`));
   t.true(r.stdout.includes(`forgot identity ${d.recipient}`));
-  t.deepEqual(await keytarKeychain().listRecipients(), []);
+  t.deepEqual(await napiKeychain().listRecipients(), []);
   t.true(outputs(d).every((f) => !existsSync(f)));
 
   const status = await d.status();
@@ -103,7 +103,7 @@ keyringTest('purge --keep-identity keeps the keychain entry, prints JSON, and `s
     keptIdentity: true,
     warnings: [],
   });
-  t.deepEqual(await keytarKeychain().listRecipients(), [d.recipient]);
+  t.deepEqual(await napiKeychain().listRecipients(), [d.recipient]);
   t.is((await d.status()).state, 'locked');
 
   const resumed = await cli(d, ['sync', '--daemon']);
@@ -125,16 +125,16 @@ keyringTest('purge with no daemon running still wipes the outputs and the keycha
 });
 
 keyringTest('CI mode (--skip-without-identity) never writes to the keychain, where a plain sync caches the identity', async (t) => {
-  for (const r of await keytarKeychain().listRecipients()) await keytarKeychain().delete(r);
+  for (const r of await napiKeychain().listRecipients()) await napiKeychain().delete(r);
   const d = await daemonFixture(t, { identityInEnv: true, keychain: true });
   await d.commitBundle(sampleBundle('2026.01.1'), 'bundle');
   const ci = await runCli(['sync', '--skip-without-identity', '--repo', d.repo, '--home', d.home], { env: d.env });
   t.is(ci.code, 0, ci.stderr);
   t.regex(ci.stdout, /identity: env /);
-  t.deepEqual(await keytarKeychain().listRecipients(), [], 'nothing cached in CI mode');
+  t.deepEqual(await napiKeychain().listRecipients(), [], 'nothing cached in CI mode');
 
   const plain = await runCli(['sync', '--repo', d.repo, '--home', d.home], { env: d.env });
   t.is(plain.code, 0, plain.stderr);
   t.regex(plain.stderr, /from SOPS_AGE_KEY is now in the OS keychain/);
-  t.deepEqual(await keytarKeychain().listRecipients(), [d.recipient], 'the contrast: a plain sync caches it');
+  t.deepEqual(await napiKeychain().listRecipients(), [d.recipient], 'the contrast: a plain sync caches it');
 });

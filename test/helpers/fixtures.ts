@@ -1,7 +1,10 @@
 /**
- * The shared corpus of real SOPS files (`../shared/fixtures/sops-real`, or `$MCP_SECRETS_FIXTURES`).
- * It is read in place, never copied into the repo. When it is missing, tests fail under CI and
- * skip with a visible note elsewhere.
+ * The corpus of real SOPS files, in the repo at `test/fixtures/sops-real` (copied from the team's
+ * shared corpus with its README, SOURCE.md files and expected outputs).
+ *
+ * A missing corpus, a missing case or a renamed one is a failure, in every environment: the case
+ * ids are listed below, and listing the cases throws when the folders do not match that list
+ * exactly (a test file that throws while registering its tests fails the run).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -36,13 +39,77 @@ export function repoRoot(): string {
   }
 }
 
+/** The positive cases the corpus holds; a case added, removed or renamed must be changed here too. */
+export const POSITIVE_CASE_IDS: readonly string[] = [
+  'binary-flux-3.9.0',
+  'binary-sops-example-3.7.1',
+  'binary-vscode-sops-non-utf8-3.7.3',
+  'dotenv-flux-3.9.0',
+  'dotenv-humphd-3.8.1',
+  'ini-humphd-default-section-3.8.1',
+  'ini-sops-example-3.7.1',
+  'json-humphd-3.9.2',
+  'json-sops-example-3.7.1',
+  'json-talhelper-3.11.0',
+  'yaml-age-post-quantum-3.12.1',
+  'yaml-flux-compact-metadata-3.10.2',
+  'yaml-flux-encrypted-regex-3.9.0',
+  'yaml-helm-secrets-multiline-3.7.1',
+  'yaml-humphd-types-3.8.1',
+  'yaml-isindir-encrypted-suffix-3.7.3',
+  'yaml-isindir-mac-only-encrypted-3.13.1',
+  'yaml-novops-blockscalar-second-recipient-3.10.2',
+  'yaml-null-value-hybrid',
+  'yaml-sops-example-3.7.1',
+  'yaml-sopsnix-mixed-pgp-3.7.1',
+  'yaml-talhelper-3.11.0',
+  'yaml-terragrunt-key-with-space-3.7.1',
+];
+
+/** The negative cases (`negative/<id>`). */
+export const NEGATIVE_CASE_IDS: readonly string[] = [
+  'age-header-mac-tamper',
+  'age-payload-tamper',
+  'gcm-value-bitflip',
+  'mac-ciphertext-bitflip',
+  'mac-mismatch-cleartext-edited',
+  'mac-mismatch-entry-removed',
+  'mac-removed',
+  'upstream-broken-ciphertext',
+  'upstream-values-transplanted',
+  'wrong-key',
+];
+
 export function fixturesDir(): string {
-  const fromEnv = process.env['MCP_SECRETS_FIXTURES'];
-  return fromEnv && fromEnv !== '' ? resolve(fromEnv) : resolve(repoRoot(), '..', 'shared', 'fixtures', 'sops-real');
+  return resolve(repoRoot(), 'test', 'fixtures', 'sops-real');
 }
 
-export function fixturesAvailable(): boolean {
-  return existsSync(join(fixturesDir(), 'README.md'));
+/**
+ * Throws unless the corpus is there with exactly the listed cases, each with its case.json,
+ * encrypted file, keys and (positive cases) expected output.
+ */
+export function checkCorpus(): void {
+  const dir = fixturesDir();
+  if (!existsSync(join(dir, 'README.md'))) throw new Error(`the sops-real fixture corpus is missing: no ${join(dir, 'README.md')}`);
+  const compare = (where: string, listed: readonly string[]) => {
+    const found = existsSync(where)
+      ? readdirSync(where, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()
+      : [];
+    const missing = listed.filter((id) => !found.includes(id));
+    const unlisted = found.filter((id) => !listed.includes(id) && id !== 'negative');
+    if (missing.length || unlisted.length) {
+      throw new Error(`fixture cases in ${where} do not match the list in test/helpers/fixtures.ts: missing ${missing.join(', ') || 'none'}; not listed ${unlisted.join(', ') || 'none'}`);
+    }
+  };
+  compare(dir, POSITIVE_CASE_IDS);
+  compare(join(dir, 'negative'), NEGATIVE_CASE_IDS);
+  const cases = [...POSITIVE_CASE_IDS.map((id) => join(dir, id)), ...NEGATIVE_CASE_IDS.map((id) => join(dir, 'negative', id))];
+  for (const caseDir of cases) {
+    if (!existsSync(join(caseDir, 'case.json'))) throw new Error(`fixture case ${caseDir} has no case.json`);
+    const c = readCase(caseDir);
+    const needed = [c.encryptedPath, c.keysPath, ...(c.expectedJsonPath ? [c.expectedJsonPath] : []), ...(c.expectedBinPath ? [c.expectedBinPath] : [])];
+    for (const file of needed) if (!existsSync(file)) throw new Error(`fixture case ${c.id}: ${file} is missing`);
+  }
 }
 
 interface CaseJson {
@@ -73,20 +140,23 @@ function readCase(dir: string): FixtureCase {
   };
 }
 
-function casesIn(dir: string): FixtureCase[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'case.json')))
-    .map((e) => readCase(join(dir, e.name)))
-    .sort((a, b) => a.id.localeCompare(b.id));
-}
-
+/** The positive cases, in id order. @throws Error when the corpus is incomplete (see {@link checkCorpus}). */
 export function listPositiveCases(): FixtureCase[] {
-  return casesIn(fixturesDir());
+  checkCorpus();
+  return POSITIVE_CASE_IDS.map((id) => readCase(join(fixturesDir(), id)));
 }
 
+/** The negative cases, in id order. @throws Error when the corpus is incomplete. */
 export function listNegativeCases(): FixtureCase[] {
-  return casesIn(join(fixturesDir(), 'negative'));
+  checkCorpus();
+  return NEGATIVE_CASE_IDS.map((id) => readCase(join(fixturesDir(), 'negative', id)));
+}
+
+/** The one positive case whose id contains `part`. @throws Error when there is none (a renamed case). */
+export function positiveCase(part: string): FixtureCase {
+  const found = listPositiveCases().filter((c) => c.id.includes(part));
+  if (found.length !== 1) throw new Error(`expected one fixture case whose id contains "${part}", found ${found.length}`);
+  return found[0] as FixtureCase;
 }
 
 /** The `AGE-SECRET-KEY-…` lines of a keys file. */

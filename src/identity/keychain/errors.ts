@@ -1,8 +1,9 @@
 /**
  * Keychain failures → one E_KEYCHAIN error per cause, with the next step as hint.
  *
- * The cause is found from the backend's message text (keytar gives no codes). Messages and hints
- * never contain the secret; the backend's own text is kept only as the error's `cause`.
+ * The cause is found from the backend's message text (neither keytar nor @napi-rs/keyring gives
+ * codes). Messages and hints never contain the secret; the backend's own text is kept only as the
+ * error's `cause`.
  */
 import { AppError } from '../../errors.js';
 
@@ -15,6 +16,7 @@ export const KEYCHAIN_FAILURE_CAUSES = [
   'locked',
   'no-collection',
   'denied',
+  'timeout',
   'unknown',
 ] as const;
 
@@ -27,12 +29,12 @@ interface CauseText {
   readonly hint: string;
 }
 
-const FALLBACK_HINT = 'or skip the keychain: set MCP_SECRETS_KEYCHAIN=none and point SOPS_AGE_KEY_FILE at your key file';
+export const FALLBACK_HINT = 'or skip the keychain: set MCP_SECRETS_KEYCHAIN=none and point SOPS_AGE_KEY_FILE at your key file';
 
 export const CAUSE_TEXT: Readonly<Record<KeychainFailureCause, CauseText>> = {
   unavailable: {
-    label: 'keytar cannot load',
-    hint: `the keytar module is missing or was built for another Node: install libsecret-1-0 (Linux) and reinstall mcp-secrets; ${FALLBACK_HINT}`,
+    label: 'no keychain backend installed',
+    hint: `the keychain module cannot be loaded: reinstall mcp-secrets without --omit=optional so that npm fetches @napi-rs/keyring's binary for this platform; ${FALLBACK_HINT}`,
   },
   disabled: {
     label: 'disabled by MCP_SECRETS_KEYCHAIN=none',
@@ -62,6 +64,10 @@ export const CAUSE_TEXT: Readonly<Record<KeychainFailureCause, CauseText>> = {
     label: 'access denied',
     hint: 'the OS refused access to the login keychain (locked, or no way to prompt, e.g. over SSH): unlock it with `security unlock-keychain` or allow mcp-secrets in Keychain Access, then retry',
   },
+  timeout: {
+    label: 'no answer in time',
+    hint: 'the keychain did not answer (an unlock prompt left open, or a hung Secret Service): unlock the keyring and retry; `mcp-secrets doctor` checks it',
+  },
   unknown: {
     label: 'keychain failure',
     hint: `run \`mcp-secrets doctor\` to check the keychain; ${FALLBACK_HINT}`,
@@ -71,13 +77,20 @@ export const CAUSE_TEXT: Readonly<Record<KeychainFailureCause, CauseText>> = {
 /** Backend message fragments → cause, first match wins. Lower-cased comparison. */
 const PATTERNS: readonly (readonly [string, KeychainFailureCause])[] = [
   ['cannot autolaunch d-bus', 'no-dbus'],
+  ['unable to autolaunch', 'no-dbus'],
   ['dbus_session_bus_address', 'no-dbus'],
   ['was not provided by any .service files', 'no-secret-service'],
   ['org.freedesktop.dbus.error.serviceunknown', 'no-secret-service'],
   ['could not connect', 'stale-bus'],
+  // @napi-rs/keyring (zbus / dbus-secret-service) words for the same causes
+  ['failed to connect to socket', 'stale-bus'],
+  ['failed to connect to address', 'stale-bus'],
   ['locked collection', 'locked'],
   ['is locked', 'locked'],
+  ['islocked', 'locked'],
+  ['unlock prompt was dismissed', 'locked'],
   ['/collection/login', 'no-collection'],
+  ['secret service: no result found', 'no-collection'],
   ['user interaction is not allowed', 'denied'],
   ['errsecauthfailed', 'denied'],
   ['authorization/authentication failed', 'denied'],
@@ -97,11 +110,12 @@ export function classifyKeychainFailure(message: string): KeychainFailureCause {
  * An E_KEYCHAIN AppError: `<what failed>: <label>`, the cause's hint, `details.cause`.
  *
  * @param what e.g. "cannot store age1… in the OS keychain (keytar)"; must hold no secret.
+ * @param options.hint replaces the cause's generic hint (a backend knows how it is installed).
  */
-export function keychainError(cause: KeychainFailureCause, what: string, original?: unknown): AppError {
+export function keychainError(cause: KeychainFailureCause, what: string, original?: unknown, options: { hint?: string } = {}): AppError {
   const text = CAUSE_TEXT[cause];
   return new AppError('E_KEYCHAIN', `${what}: ${text.label}`, {
-    hint: text.hint,
+    hint: options.hint ?? text.hint,
     cause: original,
     details: { cause },
   });

@@ -1,16 +1,21 @@
 /**
  * The keytar backend: macOS Keychain, Windows Credential Vault, Secret Service (libsecret) on
- * Linux. keytar is an optional native dependency, loaded on first use.
+ * Linux. keytar is an optional PEER dependency (`MCP_SECRETS_KEYCHAIN=keytar`), installed only by
+ * teams that choose it (it compiles against libsecret where no prebuilt binary fits, and is no
+ * longer maintained upstream). It is loaded on first use through a specifier the compiler does not
+ * follow, so neither the build nor any other test needs keytar or its types.
  *
  * Two libsecret traps, seen with gnome-keyring 42 and keytar 7.9 (see test/integration/identity):
  * - reads from a LOCKED collection do not fail: `getPassword` gives null and `deletePassword`
  *   false, as if nothing were stored; so a null/false answer is checked against the collection's
  *   lock state before it is believed;
- * - `findCredentials` on a locked collection holding items crashes the process (SIGSEGV inside
- *   keytar), so on Linux the lock state is checked BEFORE listing. A collection locked in the few
- *   milliseconds between the check and the call can still crash it; nothing in keytar prevents that.
+ * - keytar's `findCredentials` crashes the process (SIGSEGV) on any matching item it cannot read
+ *   fully: every item of a locked collection, and every item @napi-rs/keyring wrote under the same
+ *   service (those have a `username` attribute, not keytar's `account`). So on Linux keytar never
+ *   lists: {@link secretServiceAccounts} asks the Secret Service over D-Bus (`dbus-send`
+ *   SearchItems, then each item's attributes) and keeps the items keytar itself wrote.
  */
-import { classifyKeychainFailure, keychainError } from './errors.js';
+import { classifyKeychainFailure, FALLBACK_HINT, keychainError } from './errors.js';
 import { KEYCHAIN_SERVICE, type Keychain } from './types.js';
 
 /** The part of keytar's API we use. */
@@ -33,10 +38,21 @@ export interface KeytarKeychainOptions {
   readonly load?: () => Promise<KeytarApi>;
   /** Asks the lock state; injectable for tests. Default: {@link secretServiceCollectionState}. */
   readonly collectionState?: () => Promise<CollectionState>;
+  /** Linux listing without keytar; injectable for tests. Default: {@link secretServiceAccounts}. */
+  readonly listAccounts?: (what: string) => Promise<{ accounts: string[]; locked: boolean }>;
 }
 
+/** A variable, not a literal: tsc then types the import as `any` and never looks for keytar. */
+const KEYTAR_MODULE: string = 'keytar';
+
+/** The E_KEYCHAIN `unavailable` hint for keytar. */
+export const KEYTAR_UNAVAILABLE_HINT =
+  'MCP_SECRETS_KEYCHAIN=keytar, but keytar cannot be loaded: it is an optional peer dependency, install it next to mcp-secrets ' +
+  '(`npm install keytar@7.9.0`; on Linux it needs libsecret-1-dev, pkg-config and a C++ compiler when no prebuilt binary fits), ' +
+  `or unset MCP_SECRETS_KEYCHAIN to use the default @napi-rs/keyring backend; ${FALLBACK_HINT}`;
+
 async function loadKeytar(): Promise<KeytarApi> {
-  const mod = (await import('keytar')) as unknown as { default?: KeytarApi } & Partial<KeytarApi>;
+  const mod = (await import(KEYTAR_MODULE)) as { default?: KeytarApi } & Partial<KeytarApi>;
   const api = mod.default ?? (mod as KeytarApi);
   if (typeof api.getPassword !== 'function') throw new Error('keytar has no getPassword export');
   return api;
@@ -82,6 +98,55 @@ export async function secretServiceCollectionState(env: Readonly<Record<string, 
   }
 }
 
+/** Parses `dbus-send --print-reply` dict entries of string → string. */
+function stringDict(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const unquote = (s: string) => s.replace(/\\(.)/g, '$1');
+  for (const m of text.matchAll(/dict entry\(\s*string "((?:[^"\\]|\\.)*)"\s*string "((?:[^"\\]|\\.)*)"\s*\)/g)) {
+    out.set(unquote(m[1] ?? ''), unquote(m[2] ?? ''));
+  }
+  return out;
+}
+
+/**
+ * The accounts of the items keytar stored under `service` (they carry an `account` attribute),
+ * found over D-Bus without reading any secret, and whether any matching item is locked.
+ *
+ * @throws AppError E_KEYCHAIN with the cause dbus-send's error names (no D-Bus, no Secret Service…).
+ */
+export async function secretServiceAccounts(
+  service: string,
+  what: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<{ accounts: string[]; locked: boolean }> {
+  const { execa } = await import('execa');
+  const send = async (args: string[]) => {
+    const r = await execa('dbus-send', ['--session', '--print-reply', '--reply-timeout=5000', '--dest=org.freedesktop.secrets', ...args], {
+      env: busEnv(env),
+      extendEnv: false,
+      reject: false,
+      timeout: 10_000,
+      stdin: 'ignore',
+    });
+    if (r.exitCode !== 0) {
+      const message = `${String(r.stderr)} ${r.failed && r.exitCode === undefined ? String(r.message) : ''}`;
+      throw keychainError(classifyKeychainFailure(message), what, new Error(message.trim()));
+    }
+    return String(r.stdout);
+  };
+  const found = await send(['/org/freedesktop/secrets', 'org.freedesktop.Secret.Service.SearchItems', `dict:string:string:service,${service}`]);
+  // the reply is two arrays of object paths: unlocked items, then locked ones
+  const [unlockedPart = '', lockedPart = ''] = found.split(/\n\s*\]\s*\n/);
+  const paths = (part: string) => [...part.matchAll(/object path "([^"]+)"/g)].map((m) => m[1] as string);
+  const accounts: string[] = [];
+  for (const item of paths(unlockedPart)) {
+    const attributes = stringDict(await send([item, 'org.freedesktop.DBus.Properties.Get', 'string:org.freedesktop.Secret.Item', 'string:Attributes']));
+    const account = attributes.get('account');
+    if (attributes.get('service') === service && account !== undefined) accounts.push(account);
+  }
+  return { accounts, locked: paths(lockedPart).length > 0 };
+}
+
 /**
  * A {@link Keychain} backed by keytar. Every failure is an AppError E_KEYCHAIN whose
  * `details.cause` says why (see errors.ts); keytar failing to load is cause `unavailable`.
@@ -91,6 +156,7 @@ export function keytarKeychain(options: KeytarKeychainOptions = {}): Keychain {
   const platform = options.platform ?? process.platform;
   const env = options.env ?? process.env;
   const collectionState = options.collectionState ?? (() => secretServiceCollectionState(env));
+  const listAccounts = options.listAccounts ?? ((what: string) => secretServiceAccounts(KEYCHAIN_SERVICE, what, env));
   let loaded: Promise<KeytarApi> | null = null;
 
   async function api(what: string): Promise<KeytarApi> {
@@ -98,7 +164,7 @@ export function keytarKeychain(options: KeytarKeychainOptions = {}): Keychain {
     try {
       return await loaded;
     } catch (error) {
-      throw keychainError('unavailable', what, error);
+      throw keychainError('unavailable', what, error, { hint: KEYTAR_UNAVAILABLE_HINT });
     }
   }
 
@@ -139,6 +205,11 @@ export function keytarKeychain(options: KeytarKeychainOptions = {}): Keychain {
       const what = 'cannot list identities in the OS keychain (keytar)';
       await api(what);
       await refuseIfLocked(what);
+      if (platform === 'linux') {
+        const { accounts, locked } = await listAccounts(what);
+        if (locked) throw keychainError('locked', what);
+        return [...new Set(accounts)].sort();
+      }
       const credentials = await call(what, (k) => k.findCredentials(KEYCHAIN_SERVICE));
       return credentials.map((c) => c.account).sort();
     },

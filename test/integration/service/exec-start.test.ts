@@ -30,6 +30,14 @@ function unitValue(unit: string, key: string): string {
   return lines[0]!.slice(key.length + 1);
 }
 
+/** The values of every `Key=` line (systemd adds up repeated Environment= lines). */
+function unitValues(unit: string, key: string): string[] {
+  return unit
+    .split('\n')
+    .filter((l) => l.startsWith(`${key}=`))
+    .map((l) => l.slice(key.length + 1));
+}
+
 keyringTest('the rendered ExecStart= runs the daemon, which gets fresh from the keychain and stops cleanly on SIGTERM', async (t) => {
   const session = await startKeyringSession('unlocked');
   t.teardown(() => session.stop());
@@ -48,14 +56,18 @@ keyringTest('the rendered ExecStart= runs the daemon, which gets fresh from the 
     home: d.home,
     socket: d.socket,
     pathEnv: servicePath(process.env.PATH),
+    keychain: 'napi-keyring',
   });
   t.false(unit.includes('AGE-SECRET-KEY'), 'the unit holds no key');
   const argv = parseSystemdWords(unitValue(unit, 'ExecStart'), 'exec');
   t.deepEqual(argv.slice(2), ['daemon', '--repo', d.repo, '--home', d.home, '--socket', d.socket]);
   const unitEnv = Object.fromEntries(
-    parseSystemdWords(unitValue(unit, 'Environment'), 'environment').map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]),
+    unitValues(unit, 'Environment')
+      .flatMap((value) => parseSystemdWords(value, 'environment'))
+      .map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]),
   );
-  t.deepEqual(Object.keys(unitEnv), ['PATH']);
+  t.deepEqual(Object.keys(unitEnv), ['PATH', 'MCP_SECRETS_KEYCHAIN']);
+  t.is(unitEnv.MCP_SECRETS_KEYCHAIN, 'napi-keyring', 'the daemon uses the backend the identity was imported with');
 
   // What systemd --user adds for every service: HOME, and the session bus and runtime dir of the user manager.
   const env = { ...unitEnv, HOME: userHome, ...session.env };

@@ -17,7 +17,7 @@ import { parseTomlSubset, TomlSubsetError } from '../../helpers/toml-subset.js';
 /** dist/test/unit/gitleaks/ → the repository root. */
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const CONFIG_FILE = path.join(ROOT, 'config', 'gitleaks.toml');
-const SOPS_FIXTURES = path.join(ROOT, '..', 'shared', 'fixtures', 'sops-real');
+const SOPS_FIXTURES = path.join(ROOT, 'test', 'fixtures', 'sops-real');
 
 const config: GitleaksConfig = readGitleaksConfig(readFileSync(CONFIG_FILE, 'utf8'));
 const keys = new FakeKeys(0x6d637073);
@@ -415,45 +415,41 @@ function sopsFixtureFiles(): { file: string; content: string }[] {
 }
 
 const fixturesTitle = 'the allow-lists excuse every ENC value, armored data key and recipient in the real sops fixtures';
-if (existsSync(SOPS_FIXTURES) || process.env.CI === 'true') {
-  test(fixturesTitle, (t) => {
-    t.true(existsSync(SOPS_FIXTURES), `${SOPS_FIXTURES} is missing`);
-    const byName = (prefix: string) => config.allowlists.find((a) => a.description.startsWith(prefix));
-    const enc = byName('SOPS encrypted values');
-    const meta = byName('SOPS metadata');
-    const recipients = byName('age public recipients');
-    if (!enc || !meta || !recipients) return t.fail('allow-lists missing');
-    const files = sopsFixtureFiles();
-    t.true(files.length >= 10, 'the fixtures hold the expected SOPS files');
-    let checked = 0;
-    for (const { file, content } of files) {
-      const ext = file.endsWith('.bin') ? 'json' : path.extname(file).slice(1);
-      const asBundle = `config/secrets.enc.${ext}`;
-      const name = path.relative(SOPS_FIXTURES, file);
-      let inArmor = false;
-      for (const line of content.split('\n')) {
-        const trimmed = line.trim();
-        if (trimmed === '-----BEGIN AGE ENCRYPTED FILE-----') inArmor = true;
-        if (inArmor || line.includes('-----BEGIN AGE ENCRYPTED FILE-----\\n')) {
-          t.true(allowlistAllows(meta, target({ path: asBundle, line })), `${name}: armor line not excused`);
-          checked++;
-        } else if (line.includes('ENC[')) {
-          t.true(allowlistAllows(enc, target({ path: asBundle, line })), `${name}: ENC line not excused`);
-          checked++;
-        }
-        if (trimmed === '-----END AGE ENCRYPTED FILE-----') inArmor = false;
+test(fixturesTitle, (t) => {
+  t.true(existsSync(SOPS_FIXTURES), `${SOPS_FIXTURES} is missing`);
+  const byName = (prefix: string) => config.allowlists.find((a) => a.description.startsWith(prefix));
+  const enc = byName('SOPS encrypted values');
+  const meta = byName('SOPS metadata');
+  const recipients = byName('age public recipients');
+  if (!enc || !meta || !recipients) return t.fail('allow-lists missing');
+  const files = sopsFixtureFiles();
+  t.true(files.length >= 10, 'the fixtures hold the expected SOPS files');
+  let checked = 0;
+  for (const { file, content } of files) {
+    const ext = file.endsWith('.bin') ? 'json' : path.extname(file).slice(1);
+    const asBundle = `config/secrets.enc.${ext}`;
+    const name = path.relative(SOPS_FIXTURES, file);
+    let inArmor = false;
+    for (const line of content.split('\n')) {
+      const trimmed = line.trim();
+      if (trimmed === '-----BEGIN AGE ENCRYPTED FILE-----') inArmor = true;
+      if (inArmor || line.includes('-----BEGIN AGE ENCRYPTED FILE-----\\n')) {
+        t.true(allowlistAllows(meta, target({ path: asBundle, line })), `${name}: armor line not excused`);
+        checked++;
+      } else if (line.includes('ENC[')) {
+        t.true(allowlistAllows(enc, target({ path: asBundle, line })), `${name}: ENC line not excused`);
+        checked++;
       }
-      for (const recipient of content.match(/\bage1[0-9a-z]{50,}/g) ?? []) {
-        t.true(allowlistAllows(recipients, target({ path: asBundle, secret: recipient })), `${name}: recipient not excused`);
-      }
-      const leaks = scanFile(config, { path: asBundle, content }).filter((f) => f.allowedBy === null);
-      t.deepEqual(leaks.map((f) => f.ruleId), [], `${name}: unexcused finding`);
+      if (trimmed === '-----END AGE ENCRYPTED FILE-----') inArmor = false;
     }
-    t.true(checked > 100);
-  });
-} else {
-  test.skip(`${fixturesTitle} (skipped: ${SOPS_FIXTURES} not found)`, () => {});
-}
+    for (const recipient of content.match(/\bage1[0-9a-z]{50,}/g) ?? []) {
+      t.true(allowlistAllows(recipients, target({ path: asBundle, secret: recipient })), `${name}: recipient not excused`);
+    }
+    const leaks = scanFile(config, { path: asBundle, content }).filter((f) => f.allowedBy === null);
+    t.deepEqual(leaks.map((f) => f.ruleId), [], `${name}: unexcused finding`);
+  }
+  t.true(checked > 100);
+});
 
 // --- the two readers the suite stands on ------------------------------------------------------
 

@@ -36,8 +36,13 @@ function fakeKeytar(fail: string | null = null): KeytarApi & { items: Map<string
   };
 }
 
-function backend(api: KeytarApi, state: CollectionState = 'unlocked', platform: NodeJS.Platform = 'linux') {
-  return keytarKeychain({ load: async () => api, collectionState: async () => state, platform });
+/** On Linux the listing goes over D-Bus, never through keytar: here, straight from the fake's items. */
+function backend(api: ReturnType<typeof fakeKeytar>, state: CollectionState = 'unlocked', platform: NodeJS.Platform = 'linux') {
+  const listAccounts = async () => ({
+    accounts: [...api.items.keys()].filter((k) => k.startsWith('mcp-secrets/')).map((k) => k.slice('mcp-secrets/'.length)),
+    locked: state === 'locked',
+  });
+  return keytarKeychain({ load: async () => api, collectionState: async () => state, platform, listAccounts });
 }
 
 test('stores items under service mcp-secrets with the recipient as account', async (t) => {
@@ -119,8 +124,10 @@ test('asks no lock state outside Linux', async (t) => {
   t.is(asked, 0);
 });
 
-test('opens keytar by default, nothing with MCP_SECRETS_KEYCHAIN=none, and refuses unknown backends', (t) => {
-  t.is(openKeychain({ env: {} })?.name, 'keytar');
+test('opens napi-keyring by default, keytar when chosen, nothing with MCP_SECRETS_KEYCHAIN=none, and refuses unknown backends', (t) => {
+  t.is(openKeychain({ env: {} })?.name, 'napi-keyring');
+  t.is(openKeychain({ env: { MCP_SECRETS_KEYCHAIN: '' } })?.name, 'napi-keyring');
+  t.is(openKeychain({ env: { MCP_SECRETS_KEYCHAIN: 'napi-keyring' } })?.name, 'napi-keyring');
   t.is(openKeychain({ env: { MCP_SECRETS_KEYCHAIN: 'keytar' } })?.name, 'keytar');
   t.is(openKeychain({ env: { MCP_SECRETS_KEYCHAIN: 'none' } }), null);
   const error = t.throws(() => openKeychain({ env: { MCP_SECRETS_KEYCHAIN: 'plaintext' } }));

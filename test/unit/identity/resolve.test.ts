@@ -78,6 +78,23 @@ test('honours XDG_CONFIG_HOME for the default key file', async (t) => {
   t.is(defaultKeyFilePath({ HOME: '/h', XDG_CONFIG_HOME: 'relative' }), '/h/.config/sops/age/keys.txt');
 });
 
+test('puts the default key file where sops looks on Linux: ~/.config, or XDG_CONFIG_HOME when set', (t) => {
+  t.is(defaultKeyFilePath({ HOME: '/home/ann' }, 'linux'), '/home/ann/.config/sops/age/keys.txt');
+  t.is(defaultKeyFilePath({ HOME: '/home/ann', XDG_CONFIG_HOME: '/cfg' }, 'linux'), '/cfg/sops/age/keys.txt');
+  t.is(defaultKeyFilePath({ HOME: '/home/ann' }, 'freebsd'), '/home/ann/.config/sops/age/keys.txt');
+});
+
+test('puts the default key file where sops looks on macOS: ~/Library/Application Support, or XDG_CONFIG_HOME when set', (t) => {
+  t.is(defaultKeyFilePath({ HOME: '/Users/ann' }, 'darwin'), '/Users/ann/Library/Application Support/sops/age/keys.txt');
+  t.is(defaultKeyFilePath({ HOME: '/Users/ann', XDG_CONFIG_HOME: '/Users/ann/.config' }, 'darwin'), '/Users/ann/.config/sops/age/keys.txt');
+});
+
+test('puts the default key file where sops looks on Windows: %AppData%, or XDG_CONFIG_HOME when set', (t) => {
+  t.is(defaultKeyFilePath({ APPDATA: 'C:\\Users\\ann\\AppData\\Roaming' }, 'win32'), 'C:\\Users\\ann\\AppData\\Roaming\\sops\\age\\keys.txt');
+  t.is(defaultKeyFilePath({ USERPROFILE: 'C:\\Users\\ann' }, 'win32'), 'C:\\Users\\ann\\AppData\\Roaming\\sops\\age\\keys.txt');
+  t.is(defaultKeyFilePath({ APPDATA: 'C:\\AppData', XDG_CONFIG_HOME: 'D:\\cfg' }, 'win32'), 'D:\\cfg\\sops\\age\\keys.txt');
+});
+
 test('still tries env and files when the keychain fails, and records why it failed', async (t) => {
   const home = await tempHome(t);
   const b = await key();

@@ -19,7 +19,7 @@ import { parseSystemdWords } from './systemd-words.js';
 const ODD = `/tmp/my repo/"quoted" 'single' $HOME \${X} %h back\\slash ; tab\there new\nline é 😀`;
 
 function spec(overrides: Partial<DaemonLaunchSpec> = {}): DaemonLaunchSpec {
-  return { nodePath: '/usr/bin/node', cliPath: '/opt/mcp secrets/dist/src/main.js', repo: ODD, home: '/home/u/.mcp', socket: null, pathEnv: '/usr/bin:/bin', ...overrides };
+  return { nodePath: '/usr/bin/node', cliPath: '/opt/mcp secrets/dist/src/main.js', repo: ODD, home: '/home/u/.mcp', socket: null, pathEnv: '/usr/bin:/bin', keychain: 'napi-keyring', ...overrides };
 }
 
 function line(text: string, key: string): string {
@@ -62,7 +62,7 @@ test('refuses a NUL or a relative program instead of writing a broken unit', (t)
 });
 
 test('the plist carries the label, argv, environment, run-at-load, keep-alive and log paths', async (t) => {
-  const s = spec({ pathEnv: '/opt/homebrew/bin:/usr/bin:/bin&<x>' });
+  const s = spec({ pathEnv: '/opt/homebrew/bin:/usr/bin:/bin&<x>', keychain: 'keytar' });
   const xml = renderLaunchdPlist(await readServiceTemplate('launchd'), s, {
     stdoutPath: '/Users/u/Library/Logs/mcp-secrets/daemon.out.log',
     stderrPath: '/Users/u/Library/Logs/mcp-secrets/daemon.err.log',
@@ -70,7 +70,7 @@ test('the plist carries the label, argv, environment, run-at-load, keep-alive an
   const parsed = plist.parse(xml) as Record<string, unknown>;
   t.is(parsed.Label, 'dev.mcp-secrets.daemon');
   t.deepEqual(parsed.ProgramArguments, daemonArgv(s));
-  t.deepEqual(parsed.EnvironmentVariables, { PATH: '/opt/homebrew/bin:/usr/bin:/bin&<x>' });
+  t.deepEqual(parsed.EnvironmentVariables, { PATH: '/opt/homebrew/bin:/usr/bin:/bin&<x>', MCP_SECRETS_KEYCHAIN: 'keytar' });
   t.is(parsed.RunAtLoad, true);
   t.deepEqual(parsed.KeepAlive, { SuccessfulExit: false });
   t.is(parsed.Umask, 0o077);
@@ -94,4 +94,12 @@ test('a template placeholder left unfilled or a value without a placeholder is a
 test('shell quoting for printed commands leaves plain words alone', (t) => {
   t.is(shellQuote('/usr/bin/node'), '/usr/bin/node');
   t.is(shellQuote("it's here"), `'it'\\''s here'`);
+});
+
+test('the unit records the keychain backend in its environment, so the daemon reads the store the CLI wrote to', async (t) => {
+  const template = await readServiceTemplate('systemd');
+  for (const keychain of ['napi-keyring', 'keytar', 'none'] as const) {
+    const unit = renderSystemdUnit(template, spec({ keychain }));
+    t.true(unit.split('\n').includes(`Environment="MCP_SECRETS_KEYCHAIN=${keychain}"`), unit);
+  }
 });
