@@ -7,7 +7,7 @@ import type { StatusDocument } from '../../../src/ipc/status.js';
 
 /** A fake world: the "disk" is two variables, and runSync is a function the test controls. */
 function world() {
-  const disk = { source: 'sha-a' as string | null, outputs: [null, null] as (string | null)[], recipients: ['age1aaa'], config: ['age1aaa'] as string[] | null };
+  const disk = { source: 'sha-a' as string | null, outputs: [null, null] as (string | null)[], recipients: ['age1aaa'], config: ['age1aaa'] as string[] | null, widened: [false, false] };
   let fail: AppError | null = null;
   let running = 0;
   let maxRunning = 0;
@@ -37,7 +37,7 @@ function world() {
           written: ['.env', 'console-secrets.json'],
           unchanged: [],
           warnings: [],
-          identity: { source: 'env', recipients: ['age1aaa'] },
+          identity: { source: 'env', recipients: ['age1aaa'], opensNothing: [] },
           bundleRecipients: [...disk.recipients],
           sopsConfigRecipients: disk.config,
           durationMs: 1,
@@ -47,7 +47,13 @@ function world() {
         running--;
       }
     },
-    probe: async (): Promise<Probe> => ({ sourceExists: disk.source !== null, sourceSha256: disk.source, outputSha256: [...disk.outputs] }),
+    probe: async (expected): Promise<Probe> => {
+      const outputs = disk.outputs.map((sha, i) => {
+        const intact = sha !== null && sha === expected[i] && !disk.widened[i];
+        return { path: `/home/${i}`, intact, problems: intact ? [] : ['changed'], links: 1 };
+      });
+      return { sourceExists: disk.source !== null, sourceSha256: disk.source, integrity: { intact: outputs.every((o) => o.intact), outputs, homeProblems: [] } };
+    },
     now: () => new Date('2026-11-28T12:00:00Z'),
     logger: silentLogger,
     daemon: { pid: 1, version: '0.0.0', startedAt: '2026-11-28T12:00:00Z', socket: '/run/s.sock' },
@@ -86,7 +92,7 @@ test('starts in "starting" and becomes fresh after the first full publish', asyn
   t.is(s.state, 'fresh');
   t.true(s.fresh);
   t.is(s.secretsVersion, 'v-sha-a');
-  t.is(s.outputs[0]!.sha256, 'env-of-sha-a');
+  t.true(s.outputs[0]!.intact);
   t.is(s.lastSync?.ok, true);
 });
 
@@ -129,7 +135,7 @@ test('keeps the last good outputs and reports error when a new bundle is bad', a
   t.is(s.state, 'error');
   t.false(s.fresh);
   t.is(s.lastSync?.error?.code, 'E_MAC_MISMATCH');
-  t.is(s.outputs[0]!.sha256, 'env-of-sha-a', 'outputs are still the good ones');
+  t.true(s.outputs[0]!.intact, 'outputs are still the good ones');
   t.is(s.secretsVersion, 'v-sha-a');
   w.setFail(null);
   await w.core.trigger({ reasons: ['source'] });
@@ -209,7 +215,7 @@ test('a lock (purge) holds until a sync is requested, and forgets the secrets', 
   const locked = w.core.lock('purge');
   t.is(locked.state, 'locked');
   t.deepEqual(w.secrets.at(-1), []);
-  t.is(locked.outputs[0]!.sha256, null);
+  t.false(locked.outputs[0]!.intact);
   await w.core.trigger({ reasons: ['source'] });
   t.is(w.core.status().state, 'locked');
   t.is((await w.core.requestSync()).state, 'fresh');
