@@ -27,3 +27,12 @@ test('uses --repo as given and otherwise the top level of the cwd', async (t) =>
   t.is(await resolveRepo({ repoFlag: null, cwd: path.join(repo, 'config') }), repo);
   t.is(await resolveRepo({ repoFlag: path.join(repo, 'config'), cwd: '/' }), path.join(repo, 'config'));
 });
+
+test('fails with E_NO_REPO when --repo is a directory but not a git work tree (not E_SOURCE_MISSING later)', async (t) => {
+  const plain = await tempDir();
+  t.teardown(() => removeDir(plain));
+  const error = await t.throwsAsync(resolveRepo({ repoFlag: plain, cwd: '/' }), { instanceOf: AppError });
+  t.is(error?.code, 'E_NO_REPO');
+  t.true(error?.message.includes('not a git work tree'));
+  t.true(error?.message.includes(plain));
+});
