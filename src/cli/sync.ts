@@ -49,10 +49,11 @@ export async function runSync(input: CommandInput, io: CliIo): Promise<number> {
   return EXIT.OK;
 }
 
-/** The JSON form of a sync result: everything but the values. */
+/** The JSON form of a sync result: everything but the values and the outputs' digests (of plaintext). */
 export function syncJson(result: SyncSuccess): Record<string, unknown> {
   const { secretValues: _values, ...rest } = result;
-  return { ok: true, ...rest, durationMs: Math.round(result.durationMs * 10) / 10 };
+  const outputs = result.outputs.map((o) => ({ kind: o.kind, path: o.path }));
+  return { ok: true, ...rest, outputs, durationMs: Math.round(result.durationMs * 10) / 10 };
 }
 
 function summary(result: SyncSuccess, sourceRel: string): string {
