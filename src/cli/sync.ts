@@ -25,7 +25,7 @@ export async function runSync(input: CommandInput, io: CliIo): Promise<number> {
   const options = resolveCommonOptions(input.values, io.env, io.cwd);
   if (input.values.daemon === true) return syncThroughDaemon(options.socket, options.json, io);
 
-  const repo = await resolveRepo({ repoFlag: options.repoFlag, cwd: io.cwd });
+  const repo = await resolveRepo({ repoFlag: options.repoFlag, cwd: io.cwd, source: options.source });
   const plan = planFor(repo, options.source, options.home, options.engine);
   const ci = input.values['skip-without-identity'] === true;
   const lookup = identityLookup({

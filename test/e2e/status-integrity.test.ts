@@ -161,7 +161,7 @@ test('during 100 checkouts, every console-secrets.json names only the commit who
   t.is(final.source.commit, commitB);
 });
 
-test('--repo naming a directory that is no git work tree fails with E_NO_REPO', async (t) => {
+test('--repo naming a directory that is no git work tree and holds no bundle (like /tmp) fails with E_NO_REPO', async (t) => {
   const dir = await tempDir(t);
   const r = await runCli(['sync', '--repo', dir, '--home', path.join(dir, 'home'), '--json'], { env: { PATH: process.env.PATH ?? '', HOME: dir, MCP_SECRETS_KEYCHAIN: 'none' } });
   t.is(r.code, 2);
