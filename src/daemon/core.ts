@@ -49,7 +49,8 @@ export interface DaemonCoreDeps {
   linkedCopies?: LinkedCopyTracker;
   /**
    * How often to look at the outputs' and home's modes, owners and links between watcher events
-   * (a chmod of home is no event): ms, 0 or absent for never. The look is a few lstat calls.
+   * (a chmod of home is no event): ms, 0 or absent for never. The look is a few lstat calls and
+   * a hash of the outputs, compared in memory.
    */
   integrityCheckMs?: number;
   now(): Date;
