@@ -34,7 +34,7 @@ export async function runDaemon(input: CommandInput, io: CliIo): Promise<number>
   let daemon;
   try {
     const common = resolveCommonOptions(input.values, io.env, io.cwd);
-    const repo = await resolveRepo({ repoFlag: common.repoFlag, cwd: io.cwd });
+    const repo = await resolveRepo({ repoFlag: common.repoFlag, cwd: io.cwd, source: common.source });
     const identities = identityLookup({
       env: io.env,
       cache: input.values['no-cache-identity'] !== true,

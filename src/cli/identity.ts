@@ -273,6 +273,8 @@ async function forget(input: CommandInput, deps: IdentityDeps, json: boolean): P
   if (json) deps.io.stdout(JSON.stringify({ removed, keychain: keychain.name }) + '\n');
   else if (removed.length === 0) deps.io.stdout(`no identity in the OS keychain (${keychain.name})\n`);
   else for (const r of removed) deps.io.stdout(`${oneLine(`removed ${r} from the OS keychain (${keychain.name})`)}\n`);
+  // a running daemon still holds the forgotten identity in memory: make it re-read (as import does)
+  if (removed.length > 0) await deps.notifyDaemon?.();
   return EXIT.OK;
 }
 

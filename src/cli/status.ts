@@ -7,7 +7,7 @@ import { AppError, EXIT } from '../errors.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { ack, getStatus } from '../ipc/client.js';
 import type { StatusDocument } from '../ipc/status.js';
-import { oneLine } from '../tray/format.js';
+import { messageLines, oneLine } from '../tray/format.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = {
@@ -44,20 +44,33 @@ function ago(iso: string, now: Date): string {
   return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
 }
 
-/** The one-screen summary; control characters from daemon-supplied text are shown as `?`. */
+/** A labelled entry whose text may span lines: the first line after the label, the rest indented under it. */
+function entry(label: string, text: string): string[] {
+  const [first = '', ...rest] = messageLines(text);
+  return [`  ${label.padEnd(9)} ${first}`, ...rest.map((line) => `            ${line}`)];
+}
+
+function identityText(identity: StatusDocument['identity']): string {
+  const held = identity.recipients.length ? ` (${identity.recipients.join(', ')})` : '';
+  if (identity.opens === false) return identity.recipients.length ? `${identity.source}${held}: opens nothing yet (not a recipient of the bundle)` : 'none found';
+  return `${identity.source}${held}`;
+}
+
+/** The one-screen summary; control characters from daemon-supplied text are shown as `?`, line breaks as new indented lines. */
 export function humanStatus(s: StatusDocument, now: Date): string {
   const lines = [
-    `mcp-secrets: ${s.state}${s.fresh ? ' (outputs match the bundle)' : ''} — secrets ${s.secretsVersion ?? '(no version)'}, ${s.entries} entries`,
-    `  source    ${s.source.path}${s.source.exists ? '' : ' (missing)'}${s.source.commit ? ` @ ${s.source.commit.slice(0, 12)}${s.source.dirty ? ' + uncommitted changes' : ''}` : ''}`,
-    s.lastSync
-      ? `  last sync ${s.lastSync.at} (${ago(s.lastSync.at, now)}), ${s.lastSync.durationMs} ms, ${s.lastSync.ok ? 'ok' : `failed: ${s.lastSync.error?.code}: ${s.lastSync.error?.message}`}`
-      : '  last sync none yet',
-    ...s.outputs.map((o, i) => `  ${i === 0 ? 'outputs  ' : '         '} ${o.path}${o.sha256 ? '' : ' (not written by this daemon)'}`),
-    `  identity  ${s.identity.source}${s.identity.recipients.length ? ` (${s.identity.recipients.join(', ')})` : ''}`,
-    ...s.notices.map((n) => `  notice    ${n.code} since ${n.since}: ${n.message}`),
-    `  daemon    pid ${s.daemon.pid}, v${s.daemon.version}, up since ${s.daemon.startedAt}, socket ${s.daemon.socket}`,
+    oneLine(`mcp-secrets: ${s.state}${s.fresh ? ' (outputs match the bundle)' : ''} — secrets ${s.secretsVersion ?? '(no version)'}, ${s.entries} entries`),
+    ...entry('source', `${s.source.path}${s.source.exists ? '' : ' (missing)'}${s.source.commit ? ` @ ${s.source.commit.slice(0, 12)}` : ''}${s.source.dirty ? ' (not a committed version)' : ''}`),
+    ...(s.lastSync
+      ? entry('last sync', `${s.lastSync.at} (${ago(s.lastSync.at, now)}), ${s.lastSync.durationMs} ms, ${s.lastSync.ok ? 'ok' : `failed: ${s.lastSync.error?.code}: ${s.lastSync.error?.message}`}`)
+      : entry('last sync', 'none yet')),
+    ...s.outputs.flatMap((o, i) => entry(i === 0 ? 'outputs' : '', `${o.path}${o.intact ? '' : ' (not intact: not yet published, or changed, re-moded or linked since)'}`)),
+    ...entry('identity', identityText(s.identity)),
+    ...(s.identity.opensNothing.length ? entry('', `also held, opens nothing yet (neither the bundle nor .sops.yaml lists it): ${s.identity.opensNothing.join(', ')}`) : []),
+    ...s.notices.flatMap((n) => entry('notice', `${n.code} since ${n.since}: ${n.message}`)),
+    ...entry('daemon', `pid ${s.daemon.pid}, v${s.daemon.version}, up since ${s.daemon.startedAt}, socket ${s.daemon.socket}`),
   ];
-  return lines.map(oneLine).join('\n') + '\n';
+  return lines.join('\n') + '\n';
 }
 
 export async function runStatus(input: CommandInput, io: CliIo): Promise<number> {

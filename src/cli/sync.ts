@@ -32,7 +32,7 @@ export async function runSync(input: CommandInput, io: CliIo): Promise<number> {
   const holder = await liveHomeLockHolder(options.home);
   if (holder !== null) return syncThroughHolder(options.home, holder, options.json, io);
 
-  const repo = await resolveRepo({ repoFlag: options.repoFlag, cwd: io.cwd });
+  const repo = await resolveRepo({ repoFlag: options.repoFlag, cwd: io.cwd, source: options.source });
   const plan = planFor(repo, options.source, options.home, options.engine);
   const ci = input.values['skip-without-identity'] === true;
   const lookup = identityLookup({
@@ -56,10 +56,11 @@ export async function runSync(input: CommandInput, io: CliIo): Promise<number> {
   return EXIT.OK;
 }
 
-/** The JSON form of a sync result: everything but the values. */
+/** The JSON form of a sync result: everything but the values and the outputs' digests (of plaintext). */
 export function syncJson(result: SyncSuccess): Record<string, unknown> {
   const { secretValues: _values, ...rest } = result;
-  return { ok: true, ...rest, durationMs: Math.round(result.durationMs * 10) / 10 };
+  const outputs = result.outputs.map((o) => ({ kind: o.kind, path: o.path }));
+  return { ok: true, ...rest, outputs, durationMs: Math.round(result.durationMs * 10) / 10 };
 }
 
 /** What the summary says about the data key pin (nothing when it was simply known). */

@@ -1,12 +1,14 @@
 /**
  * The daemon's single owner of state. Everything that changes what `status` says goes through here:
  * triggers from the watcher, IPC requests, signals. It knows nothing of chokidar, sockets or files;
- * it is given a `runSync` (the whole pipeline) and a cheap `probe` (hashes only, no decrypt).
+ * it is given a `runSync` (the whole pipeline) and a cheap `probe` (hashes and stats, no decrypt).
  *
  * Rules (DESIGN.md "Daemon"): syncs never overlap and a trigger during a sync queues exactly one
  * more; a bundle whose sha256 matches the last good sync with intact outputs needs no work; every
  * failure keeps the last good outputs; `fresh` is true exactly when the outputs on disk are what
- * the bundle on disk produces.
+ * the bundle on disk produces, with the mode, owner and link count they were published with.
+ * Every field of the status describes the same moment: no `fresh` beside a failed last sync, no
+ * commit beside bytes it did not produce, no recipient of an identity that is gone.
  */
 import { AppError, isAppError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -18,23 +20,40 @@ import {
   type StatusLastSync,
   type StatusOutput,
   type StatusDaemonInfo,
+  type StatusIdentity,
   type IdentitySource,
 } from '../ipc/status.js';
 import type { SyncSuccess } from '../sync/types.js';
-import { dataKeyNotice, recipientsNotice } from './notices.js';
 import { DataKeyChangedError } from '../trust/data-keys.js';
+import type { IntegrityReport, LinkedCopy } from '../publish/integrity.js';
+import { dataKeyNotice, linkedCopiesMessage, recipientsNotice } from './notices.js';
 
 /** What a cheap look at the disk says (no decryption). */
 export interface Probe {
   sourceExists: boolean;
   sourceSha256: string | null;
-  /** sha256 of each output file on disk, in the order of `outputPaths` (null when absent). */
-  outputSha256: (string | null)[];
+  /** Home and each output (in the order of `outputs`) against what the last good sync published. */
+  integrity: IntegrityReport;
+}
+
+/** Follows outputs that had a second hard link (see publish/integrity.ts). */
+export interface LinkedCopyTracker {
+  track(path: string): Promise<boolean>;
+  remaining(): Promise<LinkedCopy[]>;
 }
 
 export interface DaemonCoreDeps {
   runSync(): Promise<SyncSuccess>;
-  probe(): Promise<Probe>;
+  /** `expected`: the sha256 each output was last published with (null: none yet), kept in memory only. */
+  probe(expected: readonly (string | null)[]): Promise<Probe>;
+  /** Earlier output inodes still linked under another name; none tracked when absent. */
+  linkedCopies?: LinkedCopyTracker;
+  /**
+   * How often to look at the outputs' and home's modes, owners and links between watcher events
+   * (a chmod of home is no event): ms, 0 or absent for never. The look is a few lstat calls and
+   * a hash of the outputs, compared in memory.
+   */
+  integrityCheckMs?: number;
   now(): Date;
   logger: Logger;
   daemon: StatusDaemonInfo;
@@ -71,7 +90,12 @@ export class DaemonCore {
   private lastGood: SyncSuccess | null = null;
   private sourceExists = false;
   private sourceSha256: string | null = null;
-  private identity: { source: IdentitySource; recipients: string[] } = { source: 'none', recipients: [] };
+  private identity: StatusIdentity = { source: 'none', recipients: [], opens: null, opensNothing: [] };
+  /** Per output, as last seen: intact or not (all false before the first good sync). */
+  private outputIntact: boolean[];
+  /** The last attempt "failed" only because an earlier output is still linked under another name. */
+  private linkedFailure = false;
+  private integrityTimer: NodeJS.Timeout | null = null;
   private notices: StatusNotice[] = [];
   private manualLock: { reason: string; since: string } | null = null;
   /** Recipient sets seen at the last good sync: the bundle's and `.sops.yaml`'s (null: not seen yet). */
@@ -87,7 +111,36 @@ export class DaemonCore {
   private inFlight = 0;
   private maxInFlight = 0;
 
-  constructor(private readonly deps: DaemonCoreDeps) {}
+  constructor(private readonly deps: DaemonCoreDeps) {
+    this.outputIntact = deps.outputs.map(() => false);
+    if (deps.integrityCheckMs && deps.integrityCheckMs > 0) {
+      this.integrityTimer = setInterval(() => void this.checkIntegrity(), deps.integrityCheckMs);
+      this.integrityTimer.unref();
+    }
+  }
+
+  /** Stops the periodic integrity check. */
+  close(): void {
+    if (this.integrityTimer) clearInterval(this.integrityTimer);
+    this.integrityTimer = null;
+  }
+
+  /**
+   * The periodic look: a sync is triggered only when something is off (an output or home changed,
+   * the bundle changed unseen) or a linked copy has gone; otherwise nothing happens.
+   */
+  async checkIntegrity(): Promise<void> {
+    if (this.running || this.manualLock !== null || this.lastGood === null) return;
+    try {
+      const probe = await this.deps.probe(this.expectedShas());
+      const copiesGone = this.linkedFailure && (await this.deps.linkedCopies?.remaining())?.length === 0;
+      if (!probe.integrity.intact || probe.sourceSha256 !== this.sourceSha256 || copiesGone) {
+        void this.trigger({ reasons: ['integrity'] });
+      }
+    } catch (error) {
+      this.deps.logger.warn('integrity check failed', { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
 
   /** How many full syncs ran, and the most that ever ran at once (for tests and the benchmark; must be 1). */
   get stats(): { syncs: number; maxConcurrent: number } {
@@ -138,14 +191,31 @@ export class DaemonCore {
     }
     if (force) this.manualLock = null;
 
-    const probe = await this.deps.probe();
+    const probe = await this.deps.probe(this.expectedShas());
     this.sourceExists = probe.sourceExists;
     this.sourceSha256 = probe.sourceSha256;
+    this.outputIntact = probe.integrity.outputs.map((o) => o.intact);
     this.cached = null;
-    if (!force && this.isIntact(probe) && ![...reasons].some((r) => FULL_SYNC_REASONS.has(r))) {
-      if (this.state !== 'fresh') this.setState('fresh');
-      this.deps.logger.debug('bundle and outputs unchanged; nothing to do', { reasons: [...reasons] });
-      return;
+    this.logIntegrity(probe.integrity);
+    // A second name for an output keeps its plaintext whatever we publish: follow the old inode.
+    for (const o of probe.integrity.outputs) if (o.links > 1) await this.deps.linkedCopies?.track(o.path);
+
+    const unchanged = this.isIntact(probe) && ![...reasons].some((r) => FULL_SYNC_REASONS.has(r));
+    // After a failed sync only a good sync makes the status fresh again (a restored bundle too).
+    const lastFailed = this.lastSync !== null && !this.lastSync.ok && !this.linkedFailure;
+    if (!force && unchanged && !lastFailed) {
+      if (this.linkedFailure) {
+        const copies = (await this.deps.linkedCopies?.remaining()) ?? [];
+        if (copies.length > 0) {
+          this.reportLinkedCopies(copies, this.deps.now());
+          return;
+        }
+        // the other names are gone: one sync records a good result again
+      } else {
+        if (this.state !== 'fresh') this.setState('fresh');
+        this.deps.logger.debug('bundle and outputs unchanged; nothing to do', { reasons: [...reasons] });
+        return;
+      }
     }
 
     this.setState('syncing');
@@ -158,7 +228,8 @@ export class DaemonCore {
       this.lastGood = result;
       this.sourceExists = true;
       this.sourceSha256 = result.sourceSha256;
-      this.identity = result.identity;
+      this.identity = { source: result.identity.source, recipients: [...result.identity.recipients], opens: true, opensNothing: [...(result.identity.opensNothing ?? [])] };
+      this.outputIntact = this.deps.outputs.map(() => true);
       this.deps.onSecrets(result.secretValues);
       // the bundle checked out now has an accepted key: nothing is waiting for acceptance
       this.pendingDataKey = null;
@@ -182,14 +253,21 @@ export class DaemonCore {
         reasons: [...reasons],
       });
       for (const w of result.warnings) this.deps.logger.warn(w);
+      const copies = (await this.deps.linkedCopies?.remaining()) ?? [];
+      if (copies.length > 0) {
+        this.reportLinkedCopies(copies, started);
+        return;
+      }
+      this.linkedFailure = false;
       this.setState('fresh');
     } catch (error) {
       this.syncCount++;
       const appError = isAppError(error) ? error : new AppError('E_WRITE', 'sync failed unexpectedly (a bug): see the daemon log');
       if (!isAppError(error)) this.deps.logger.error('unexpected sync failure', { error: error instanceof Error ? error.stack : String(error) });
       if (appError.code === 'E_SOURCE_MISSING') this.sourceExists = false;
-      if (STATE_FOR_CODE[appError.code] === 'locked') this.identity = { source: 'none', recipients: this.identity.recipients };
+      if (STATE_FOR_CODE[appError.code] === 'locked') this.identity = this.identityAfterFailure(appError);
       this.noteUntrusted(appError);
+      this.linkedFailure = false;
       this.lastSync = {
         at: this.deps.now().toISOString(),
         ok: false,
@@ -207,7 +285,57 @@ export class DaemonCore {
   private isIntact(probe: Probe): boolean {
     const good = this.lastGood;
     if (!good || !probe.sourceExists || probe.sourceSha256 !== good.sourceSha256) return false;
-    return good.outputs.every((o, i) => probe.outputSha256[i] === o.sha256);
+    return probe.integrity.intact;
+  }
+
+  /** The sha256 each output was last published with, in `deps.outputs` order (never leaves the process). */
+  private expectedShas(): (string | null)[] {
+    return this.deps.outputs.map((o) => this.lastGood?.outputs.find((g) => g.kind === o.kind)?.sha256 ?? null);
+  }
+
+  private logIntegrity(report: IntegrityReport): void {
+    if (this.lastGood === null || report.intact) return;
+    const problems = [
+      ...report.homeProblems,
+      ...report.outputs.filter((o) => !o.intact).map((o) => `${o.path}: ${o.problems.join(', ')}`),
+    ];
+    this.deps.logger.warn('outputs not intact; publishing again', { problems });
+  }
+
+  /**
+   * The outputs are good again, but an earlier copy is still linked under a name we do not know:
+   * not fresh, with an error that names the output, the inode and how to find the other name.
+   */
+  private reportLinkedCopies(copies: readonly LinkedCopy[], started: Date): void {
+    const message = linkedCopiesMessage(copies);
+    const same = this.linkedFailure && this.lastSync?.error?.message === message;
+    this.linkedFailure = true;
+    if (same && this.state === 'error') return;
+    this.lastSync = {
+      at: this.deps.now().toISOString(),
+      ok: false,
+      durationMs: round(this.deps.now().getTime() - started.getTime()),
+      sourceSha256: this.sourceSha256,
+      error: { code: 'E_INSECURE_PATH', message },
+    };
+    this.deps.logger.warn('an output had a second hard link: a copy of it is still linked elsewhere', {
+      code: 'E_INSECURE_PATH',
+      copies: copies.map((c) => ({ path: c.path, inode: c.inode, otherNames: c.otherNames })),
+    });
+    this.setState('error');
+  }
+
+  /** What a locked attempt tells about identities: found ones that open nothing, or none at all. */
+  private identityAfterFailure(error: AppError): StatusIdentity {
+    const details = error.details ?? {};
+    const tried = Array.isArray(details.triedRecipients) ? details.triedRecipients.filter((r): r is string => typeof r === 'string') : [];
+    if (error.code !== 'E_IDENTITY_MISMATCH' || tried.length === 0) return { source: 'none', recipients: [], opens: false, opensNothing: [] };
+    const attempts = Array.isArray(details.attempts) ? (details.attempts as { source?: unknown; outcome?: unknown }[]) : [];
+    const found = attempts.find((a) => typeof a.outcome === 'string' && a.outcome.startsWith('found'));
+    const label = typeof found?.source === 'string' ? found.source : '';
+    const source: IdentitySource = label.startsWith('keychain') ? 'keychain' : label === 'SOPS_AGE_KEY' ? 'env' : label === '' ? 'none' : 'file';
+    const config = this.knownRecipients.config ?? [];
+    return { source, recipients: tried, opens: false, opensNothing: tried.filter((r) => !config.includes(r)) };
   }
 
   private noteRecipients(bundle: readonly string[], config: readonly string[] | null): void {
@@ -296,7 +424,8 @@ export class DaemonCore {
   /** Purge: stop publishing until a person asks for a sync, forget the identity held in memory. */
   lock(reason: string): StatusDocument {
     this.manualLock = { reason, since: this.deps.now().toISOString() };
-    this.identity = { source: 'none', recipients: [] };
+    this.identity = { source: 'none', recipients: [], opens: null, opensNothing: [] };
+    this.linkedFailure = false;
     this.deps.onSecrets([]);
     this.deps.onLock?.();
     this.lastGood = null;
@@ -337,11 +466,14 @@ export class DaemonCore {
 
   private buildStatus(): StatusDocument {
     const good = this.lastGood;
-    const outputs: StatusOutput[] = this.deps.outputs.map((o) => ({
+    const outputs: StatusOutput[] = this.deps.outputs.map((o, i) => ({
       kind: o.kind,
       path: o.path,
-      sha256: good?.outputs.find((g) => g.kind === o.kind)?.sha256 ?? null,
+      intact: good !== null && this.outputIntact[i] === true,
     }));
+    // provenance belongs to the bytes a good sync read: a later failure (conflict, locked) or
+    // other bytes on disk make it unknown rather than the previous commit's
+    const provenanceHolds = good !== null && good.sourceSha256 === this.sourceSha256 && (this.lastSync?.ok === true || this.linkedFailure);
     const notices = this.manualLock
       ? [...this.notices, { code: 'LOCKED', message: `locked on request (${this.manualLock.reason}); run \`mcp-secrets identity import\` then \`mcp-secrets sync --daemon\` (or restart the daemon) to resume`, since: this.manualLock.since }]
       : this.notices;
@@ -354,13 +486,13 @@ export class DaemonCore {
         path: this.deps.sourcePath,
         exists: this.sourceExists,
         sha256: this.sourceSha256,
-        commit: good?.commit ?? null,
-        dirty: good?.dirty ?? null,
+        commit: provenanceHolds ? good.commit : null,
+        dirty: provenanceHolds ? good.dirty : null,
       },
       lastSync: this.lastSync,
       outputs,
       entries: good?.entries ?? 0,
-      identity: { source: this.identity.source, recipients: [...this.identity.recipients] },
+      identity: { ...this.identity, recipients: [...this.identity.recipients], opensNothing: [...this.identity.opensNothing] },
       notices: notices.map((n) => ({ ...n })),
       daemon: { ...this.deps.daemon },
     };

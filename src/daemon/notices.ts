@@ -32,3 +32,23 @@ export function dataKeyNotice(bundle: string, now: Date): StatusNotice {
     since: now.toISOString(),
   };
 }
+
+/**
+ * The error for outputs that had a second hard link. Publishing again gave the output a new file,
+ * but the old one (same plaintext as before) is still reachable under the other name: say which
+ * output, which inode, and how to find and remove the other name.
+ */
+export function linkedCopiesMessage(copies: readonly { path: string; inode: number; otherNames: number }[]): string {
+  return copies
+    .map(
+      (c) =>
+        `${c.path} had a second hard link: it was published again as a new file, but an earlier copy of it (inode ${c.inode}) is still linked under ${c.otherNames === 1 ? 'another name' : `${c.otherNames} other names`} and holds its plaintext; ` +
+        `find it with \`find "$(df --output=target ${shellQuote(c.path)} | tail -1)" -xdev -inum ${c.inode}\`, delete it (and check why it was linked); the daemon notices and clears this`,
+    )
+    .join('\n');
+}
+
+/** Single-quoted for a POSIX shell, so a path with spaces or quotes can be pasted as is. */
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}

@@ -18,6 +18,7 @@ import type { CommonOptions } from '../config/options.js';
 import { planFor, runPipeline, sha256Hex, OUTPUT_FILES, type IdentityLookup, type SyncPlan } from '../sync/pipeline.js';
 import { ensureHome, removeStaleTemps } from '../publish/publisher.js';
 import { acquireHomeLock, type HomeLock } from '../publish/home-lock.js';
+import { LinkedCopies, verifyOutputsIntact } from '../publish/integrity.js';
 import { assertNoDaemonOn, startIpcServer, type IpcServer } from '../ipc/server.js';
 import { watchSource, type SourceWatcher } from '../watch/watcher.js';
 import { DaemonCore, type Probe } from './core.js';
@@ -42,6 +43,9 @@ export interface RunningDaemon {
   stop(reason: string): Promise<void>;
   reload(): Promise<void>;
 }
+
+/** How often the daemon looks at the outputs' modes, owners and links between watcher events. */
+const INTEGRITY_CHECK_MS = 5_000;
 
 async function fileSha256(file: string): Promise<string | null> {
   try {
@@ -71,6 +75,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     identities = null;
   };
 
+  const linkedCopies = new LinkedCopies();
   const core = new DaemonCore({
     runSync: async () => {
       try {
@@ -80,10 +85,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         throw error;
       }
     },
-    probe: async (): Promise<Probe> => {
+    probe: async (expected): Promise<Probe> => {
       const sourceSha256 = await fileSha256(plan.sourceAbs);
-      return { sourceExists: sourceSha256 !== null, sourceSha256, outputSha256: await Promise.all(outputs.map((o) => fileSha256(o.path))) };
+      const integrity = await verifyOutputsIntact(common.home, outputs.map((o, i) => ({ path: o.path, sha256: expected[i] ?? null })));
+      return { sourceExists: sourceSha256 !== null, sourceSha256, integrity };
     },
+    linkedCopies,
+    integrityCheckMs: INTEGRITY_CHECK_MS,
     now: () => new Date(),
     logger: logger.child('sync'),
     daemon: { pid: process.pid, version: VERSION, startedAt: new Date().toISOString(), socket: common.socket },
@@ -147,6 +155,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const stop = (reason: string): Promise<void> =>
     (stopping ??= (async () => {
       log.info('stopping', { reason });
+      core.close();
+      await linkedCopies.close();
       await watcher?.close();
       await server?.close();
       await homeLock?.release();

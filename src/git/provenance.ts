@@ -1,4 +1,5 @@
 /** Which commit a file comes from, and whether the work tree copy differs from it. */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { runGit } from './run.js';
 
@@ -9,6 +10,8 @@ export interface Provenance {
   readonly dirty: boolean | null;
 }
 
+const OBJECT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
 /** Turns an absolute path inside the work tree into the relative pathspec git expects. */
 export function toPathspec(workTree: string, relPath: string): string {
   const rel = path.isAbsolute(relPath) ? path.relative(workTree, relPath) : relPath;
@@ -16,12 +19,31 @@ export function toPathspec(workTree: string, relPath: string): string {
 }
 
 /**
+ * The id git gives a blob holding `bytes` (what `git hash-object` prints): sha1 for a 40-digit
+ * repository, sha256 for a 64-digit one.
+ */
+export function gitBlobId(bytes: Uint8Array, idLength: 40 | 64): string {
+  const hash = createHash(idLength === 64 ? 'sha256' : 'sha1');
+  hash.update(`blob ${bytes.length}\0`);
+  hash.update(bytes);
+  return hash.digest('hex');
+}
+
+/**
  * Provenance of `relPath` (relative to `workTree`, or absolute inside it).
+ *
+ * With `bytes` (what the caller actually read and decrypted), the answer describes those bytes
+ * and nothing else: HEAD is resolved once, and the commit is named only when HEAD's blob at the
+ * path is exactly `bytes`; otherwise `{commit: null, dirty: true}`. A checkout between the read
+ * and these git calls can therefore never pair one commit's values with another commit's id.
+ *
+ * Without `bytes`: the last commit that touched the path, and `git status` for dirty.
  * `git log -1 -- path` walks history until the path was last touched: fast for a bundle that
  * changes often, slower on a huge history where it never changes.
  */
-export async function provenance(workTree: string, relPath: string): Promise<Provenance> {
+export async function provenance(workTree: string, relPath: string, bytes?: Uint8Array): Promise<Provenance> {
   const spec = toPathspec(workTree, relPath);
+  if (bytes !== undefined) return provenanceOfBytes(workTree, spec, bytes);
   const [log, status] = await Promise.all([
     runGit(workTree, ['log', '-1', '--format=%H', '--', spec]),
     runGit(workTree, ['status', '--porcelain', '-z', '--untracked-files=all', '--', spec]),
@@ -29,7 +51,24 @@ export async function provenance(workTree: string, relPath: string): Promise<Pro
   if (!status.ok) return { commit: null, dirty: null };
   const commit = log.ok ? log.stdout.trim() : '';
   return {
-    commit: /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit) ? commit : null,
+    commit: OBJECT_ID.test(commit) ? commit : null,
     dirty: status.stdout.length > 0,
   };
+}
+
+async function provenanceOfBytes(workTree: string, spec: string, bytes: Uint8Array): Promise<Provenance> {
+  const inside = await runGit(workTree, ['rev-parse', '--is-inside-work-tree']);
+  if (!inside.ok || inside.stdout.trim() !== 'true' || spec.startsWith('../') || spec === '..') return { commit: null, dirty: null };
+  const head = await runGit(workTree, ['rev-parse', '-q', '--verify', 'HEAD^{commit}']);
+  const headId = head.ok ? head.stdout.trim() : '';
+  if (!OBJECT_ID.test(headId)) return { commit: null, dirty: true }; // no commit yet
+  // Both questions name the same commit id, so a checkout meanwhile cannot mix two commits.
+  const [blob, log] = await Promise.all([
+    runGit(workTree, ['rev-parse', '-q', '--verify', `${headId}:./${spec}`]),
+    runGit(workTree, ['log', '-1', '--format=%H', headId, '--', spec]),
+  ]);
+  const blobId = blob.ok ? blob.stdout.trim() : '';
+  if (!OBJECT_ID.test(blobId) || gitBlobId(bytes, blobId.length === 64 ? 64 : 40) !== blobId) return { commit: null, dirty: true };
+  const commit = log.ok ? log.stdout.trim() : '';
+  return { commit: OBJECT_ID.test(commit) ? commit : null, dirty: false };
 }

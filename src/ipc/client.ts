@@ -6,6 +6,7 @@
  *
  * Cheap to import on purpose: nothing from the daemon, no winston, chokidar, execa or keytar.
  */
+import { lstatSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { AppError, ERROR_CODES, sanitizeForMessage, type ErrorCode } from '../errors.js';
 import { resolveHome, resolveSocketPath } from '../config/options.js';
@@ -33,11 +34,38 @@ interface Reply {
   data: { id?: string | number; status?: StatusDocument; code?: string; message?: string };
 }
 
+const START_HINT = 'start it with `mcp-secrets service install` (or `mcp-secrets daemon`), or pass --socket';
+
+/**
+ * Why a connection failed, in words: no socket, a socket nobody listens on, or one we may not use
+ * (EACCES: it, or its directory, belongs to another user). All are E_DAEMON_UNREACHABLE (exit 3),
+ * but only the first two are fixed by starting a daemon.
+ */
 function unreachable(socketPath: string, cause: unknown): AppError {
-  return new AppError('E_DAEMON_UNREACHABLE', `no mcp-secrets daemon answers on ${socketPath}`, {
-    hint: 'start it with `mcp-secrets service install` (or `mcp-secrets daemon`), or pass --socket',
-    cause,
-  });
+  const errno = typeof cause === 'object' && cause !== null ? (cause as NodeJS.ErrnoException).code : undefined;
+  const shown = sanitizeForMessage(socketPath, 400);
+  if (errno === 'EACCES' || errno === 'EPERM') {
+    const owner = ownerOf(socketPath);
+    const uid = process.getuid?.();
+    const whose = owner === null ? 'it or a directory above it is not accessible to you' : owner !== uid ? `it belongs to uid ${owner}, not to you (uid ${uid ?? '?'})` : 'its mode does not let you connect';
+    return new AppError('E_DAEMON_UNREACHABLE', `permission denied (EACCES) connecting to the daemon socket ${shown}: ${whose}`, {
+      hint: 'each user runs their own daemon: use yours (check --socket, MCP_SECRETS_SOCKET and XDG_RUNTIME_DIR), or start it with `mcp-secrets service install`',
+      cause,
+    });
+  }
+  if (errno === 'ECONNREFUSED') {
+    return new AppError('E_DAEMON_UNREACHABLE', `no mcp-secrets daemon answers on ${shown} (the socket file is there, nothing listens: a daemon stopped or was killed)`, { hint: START_HINT, cause });
+  }
+  return new AppError('E_DAEMON_UNREACHABLE', `no mcp-secrets daemon answers on ${shown}${errno === 'ENOENT' ? ' (no socket there)' : ''}`, { hint: START_HINT, cause });
+}
+
+/** The uid owning `file`, or null when it cannot be looked at. */
+function ownerOf(file: string): number | null {
+  try {
+    return lstatSync(file).uid;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The status document (DESIGN.md "Status document"): what the daemon tells every client.
- * It never carries a secret value; only names of files, hashes of the encrypted bundle and of
- * the outputs, counts, codes and public age recipients.
+ * It never carries a secret value nor any digest of plaintext: only names of files, the hash of
+ * the encrypted bundle, whether each output is intact, counts, codes and public age recipients.
  */
 
 export const PROTOCOL_VERSION = 1;
@@ -33,10 +33,29 @@ export interface StatusLastSync {
 export interface StatusOutput {
   kind: 'env' | 'console';
   path: string;
-  sha256: string | null;
+  /**
+   * The file on disk is what the last good sync published, with the mode (0600), owner and link
+   * count (1) it was published with. False when none was published yet, or after a change by
+   * someone else that the daemon has not repaired (yet).
+   */
+  intact: boolean;
 }
 
 export type IdentitySource = 'keychain' | 'env' | 'file' | 'none';
+
+export interface StatusIdentity {
+  /** Where the identity named in `recipients` was found; `none` when no identity was found. */
+  source: IdentitySource;
+  /** Opened the bundle: the identities that did. Otherwise: those found and tried (public keys only). */
+  recipients: string[];
+  /** Whether `recipients` open the bundle on disk; null before the first attempt. */
+  opens: boolean | null;
+  /**
+   * Identities held that open nothing yet: recipients of neither the bundle nor `.sops.yaml`
+   * (e.g. a rotated key imported before the pull that brings it).
+   */
+  opensNothing: string[];
+}
 
 export interface StatusNotice {
   code: string;
@@ -60,7 +79,7 @@ export interface StatusDocument {
   lastSync: StatusLastSync | null;
   outputs: StatusOutput[];
   entries: number;
-  identity: { source: IdentitySource; recipients: string[] };
+  identity: StatusIdentity;
   notices: StatusNotice[];
   daemon: StatusDaemonInfo;
 }

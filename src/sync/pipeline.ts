@@ -149,7 +149,8 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
   // The git questions (two or three child processes) run while we decrypt: they are the slow
   // part. A conflict is still reported first, whatever the decrypt made of the markers.
   const conflictP = conflictState(plan.repo, plan.sourceRel, bytes);
-  const originP = provenance(plan.repo, plan.sourceRel);
+  // provenance of exactly these bytes: a checkout meanwhile must not lend them another commit's id
+  const originP = provenance(plan.repo, plan.sourceRel, bytes);
   const configP = readSopsConfigRecipients(plan.repo);
   const userConfigP = (deps.userConfig ?? (() => loadUserConfig(deps.env ?? process.env)))().then(
     (value) => ({ ok: true as const, value }),
@@ -201,6 +202,7 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
     identity: {
       source: opener?.source ?? 'none',
       recipients: lookup.identities.filter((i) => metadata.ageRecipients.includes(i.recipient)).map((i) => i.recipient),
+      opensNothing: lookup.identities.filter((i) => !metadata.ageRecipients.includes(i.recipient) && !(sopsConfigRecipients ?? []).includes(i.recipient)).map((i) => i.recipient),
     },
     bundleRecipients: metadata.ageRecipients,
     sopsConfigRecipients,

@@ -1,6 +1,13 @@
 /** What one sync produces, shared by the one-shot `sync` command and the daemon. */
 import type { IdentitySource, StatusOutput } from '../ipc/status.js';
 
+/** One published output. `sha256` (of plaintext) stays in the process: it is never in a reply or a log. */
+export interface PublishedOutput {
+  kind: StatusOutput['kind'];
+  path: string;
+  sha256: string;
+}
+
 export interface SyncSuccess {
   /** Absolute path of the bundle. */
   sourcePath: string;
@@ -9,12 +16,13 @@ export interface SyncSuccess {
   dirty: boolean | null;
   entries: number;
   secretsVersion: string | null;
-  outputs: Required<StatusOutput>[];
+  outputs: PublishedOutput[];
   /** Output paths rewritten by this sync, and those left alone because they were byte-equal. */
   written: string[];
   unchanged: string[];
   warnings: string[];
-  identity: { source: IdentitySource; recipients: string[] };
+  /** The identity that opened the bundle, and held identities that open neither it nor `.sops.yaml`. */
+  identity: { source: IdentitySource; recipients: string[]; opensNothing: string[] };
   /** The age recipients the bundle is encrypted to (public keys). */
   bundleRecipients: string[];
   /** The age recipients `.sops.yaml` lists (null when the repo has none). */

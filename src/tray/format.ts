@@ -27,19 +27,44 @@ const SYMBOL: Record<TrayState, string> = {
 // the one-line formats, or start a new xbar line with its own parameters.
 export { oneLine } from '../escape.js';
 
+/**
+ * A message that may span lines (an error listing each identity source tried) as escaped lines:
+ * split at line breaks first, so a line break shows as a new line rather than as `?`.
+ */
+export function messageLines(text: string): string[] {
+  return text
+    .split(/\r\n|[\n\r\u2028\u2029]/)
+    .map((line) => oneLine(line.trimEnd()))
+    .filter((line) => line.trim() !== '');
+}
+
+/** A line about the identity when it is the problem (none found, or it opens nothing), else null. */
+export function identityLine(identity: StatusDocument['identity']): string | null {
+  if (identity.opens !== false) return null;
+  return identity.recipients.length
+    ? `identity: ${identity.source} (${identity.recipients.join(', ')}) opens nothing yet: not a recipient of the bundle`
+    : 'identity: none found';
+}
+
 function summary(status: StatusDocument | null): { state: TrayState; headline: string; details: string[] } {
   if (!status) return { state: 'down', headline: 'down', details: ['no daemon answers: start it with `mcp-secrets service install`'] };
+  // single values are escaped in place; messages (which may list several attempts) keep their lines
   const details = [
-    `state: ${status.state}${status.fresh ? ' (outputs match the bundle)' : ''}`,
-    `secrets version: ${status.secretsVersion ?? 'none'}`,
-    `entries: ${status.entries}`,
-    status.lastSync ? `last sync: ${status.lastSync.at}${status.lastSync.ok ? '' : ` failed: ${status.lastSync.error?.code ?? ''}`}` : 'last sync: none yet',
-    ...(status.lastSync?.error ? [status.lastSync.error.message] : []),
-    ...status.notices.map((n) => `notice ${n.code}: ${n.message}`),
+    ...[
+      `state: ${status.state}${status.fresh ? ' (outputs match the bundle)' : ''}`,
+      `secrets version: ${status.secretsVersion ?? 'none'}`,
+      `entries: ${status.entries}`,
+      status.lastSync ? `last sync: ${status.lastSync.at}${status.lastSync.ok ? '' : ` failed: ${status.lastSync.error?.code ?? ''}`}` : 'last sync: none yet',
+    ].map(oneLine),
+    ...(status.lastSync?.error ? messageLines(status.lastSync.error.message) : []),
+    ...status.outputs.filter((o) => !o.intact).map((o) => oneLine(`not intact: ${o.path}`)),
+    ...[identityLine(status.identity)].filter((l): l is string => l !== null).map(oneLine),
+    ...(status.identity.opensNothing.length ? [oneLine(`opens nothing yet: ${status.identity.opensNothing.join(', ')}`)] : []),
+    ...status.notices.flatMap((n) => messageLines(`notice ${n.code}: ${n.message}`)),
   ];
   const version = status.secretsVersion ? ` ${status.secretsVersion}` : '';
   const notice = status.notices.length > 0 ? ' !' : '';
-  return { state: status.state, headline: oneLine(`${status.state}${version}${notice}`), details: details.map(oneLine) };
+  return { state: status.state, headline: oneLine(`${status.state}${version}${notice}`), details };
 }
 
 /** The line to print (no trailing newline; xbar's output has several lines). */

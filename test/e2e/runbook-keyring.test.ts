@@ -82,7 +82,7 @@ keyringTest('purge wipes the outputs and the keychain, locks the daemon, and the
 
   const status = await d.status();
   t.is(status.state, 'locked');
-  t.deepEqual(status.identity, { source: 'none', recipients: [] });
+  t.deepEqual(status.identity, { source: 'none', recipients: [], opens: null, opensNothing: [] });
   t.true(status.notices.some((n) => n.code === 'LOCKED'));
 
   // the deletions (and a new commit) reach the daemon, which ignores them while locked

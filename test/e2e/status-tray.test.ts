@@ -57,7 +57,7 @@ test('status prints a one-screen summary with the last error, notices and daemon
     fresh: false,
     lastSync: { at: new Date().toISOString(), ok: false, durationMs: 3, sourceSha256: null, error: { code: 'E_MAC_MISMATCH', message: 'MAC mismatch: config/secrets.enc.yaml' } },
     notices: [{ code: 'RECIPIENTS_CHANGED', message: 'the bundle’s recipients changed', since: '2026-11-28T10:00:00.000Z' }],
-    identity: { source: 'keychain', recipients: ['age1examplerecipient'] },
+    identity: { source: 'keychain', recipients: ['age1examplerecipient'], opens: true, opensNothing: [] },
   };
   port.acknowledge = () => (port.status = { ...port.status, notices: [] });
   const { socketPath } = await fakeServer(t, {}, port);

@@ -43,6 +43,14 @@ test('sync --json prints the summary without any value', async (t) => {
   t.is(json.secretsVersion, '2026.11.3');
   t.false('secretValues' in json);
   t.false(r.stdout.includes('cli-test-value'));
+  // no digest of an output (plaintext) either
+  const { createHash } = await import('node:crypto');
+  const { readFile } = await import('node:fs/promises');
+  for (const name of ['.env', 'console-secrets.json']) {
+    const digest = createHash('sha256').update(await readFile(path.join(home, name))).digest('hex');
+    t.false(r.stdout.includes(digest), name);
+  }
+  t.deepEqual(Object.keys((json.outputs as Record<string, unknown>[])[0]!).sort(), ['kind', 'path']);
 });
 
 test('outside a git repo without --repo, sync fails with E_NO_REPO and exit 2', async (t) => {

@@ -16,7 +16,7 @@ export function fakeStatus(state: DaemonState = 'fresh', secretsVersion = 'v1'):
     lastSync: null,
     outputs: [],
     entries: 3,
-    identity: { source: 'env', recipients: [] },
+    identity: { source: 'env', recipients: [], opens: true, opensNothing: [] },
     notices: [],
     daemon: { pid: process.pid, version: '0.0.0', startedAt: new Date(0).toISOString(), socket: '/x' },
   };

@@ -58,3 +58,24 @@ test('does not take the index lock, so a watcher is not woken by our own status 
   t.is(after.ino, before.ino);
   t.is(after.mtimeMs, before.mtimeMs);
 });
+
+test('with the bytes that were read, names a commit only when HEAD holds exactly those bytes', async (t) => {
+  const repo = await initRepo({ [BUNDLE]: 'v: 1\n' });
+  t.teardown(() => removeDir(repo));
+  const first = (await git(repo, ['rev-parse', 'HEAD'])).stdout.trim();
+  const second = await commitFiles(repo, { [BUNDLE]: 'v: 2\n' });
+  t.deepEqual(await provenance(repo, BUNDLE, Buffer.from('v: 2\n')), { commit: second, dirty: false });
+  // bytes read before a checkout moved HEAD: they are not HEAD's, so no commit is lent to them
+  t.deepEqual(await provenance(repo, BUNDLE, Buffer.from('v: 1\n')), { commit: null, dirty: true });
+  await git(repo, ['checkout', '-q', first]);
+  t.deepEqual(await provenance(repo, BUNDLE, Buffer.from('v: 1\n')), { commit: first, dirty: false });
+  t.deepEqual(await provenance(repo, BUNDLE, Buffer.from('v: 2\n')), { commit: null, dirty: true });
+  t.deepEqual(await provenance(repo, 'config/untracked.yaml', Buffer.from('x\n')), { commit: null, dirty: true });
+});
+
+test('with bytes, outside git the provenance is unknown', async (t) => {
+  const outside = await tempDir();
+  t.teardown(() => removeDir(outside));
+  await put(outside, BUNDLE, 'v: 1\n');
+  t.deepEqual(await provenance(outside, BUNDLE, Buffer.from('v: 1\n')), { commit: null, dirty: null });
+});

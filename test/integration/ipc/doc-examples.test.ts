@@ -6,6 +6,9 @@ import { execa } from 'execa';
 import { REQUEST_TYPES } from '../../../src/ipc/protocol.js';
 import { fakeServer, rawClient } from '../../helpers/ipc.js';
 import { repoRoot, tempDir } from '../../helpers/e2e.js';
+import { DaemonCore } from '../../../src/daemon/core.js';
+import { silentLogger } from '../../../src/log.js';
+import type { StatusDocument } from '../../../src/ipc/status.js';
 
 async function example(kind: 'python' | 'bash'): Promise<string> {
   const doc = await readFile(path.join(repoRoot(), 'docs', 'ipc-protocol.md'), 'utf8');
@@ -62,4 +65,56 @@ test('every request in the protocol examples gets the reply the doc shows', asyn
       t.deepEqual(got.data.id, JSON.parse(id!), request);
     } else t.deepEqual(got, JSON.parse(reply), request);
   }
+});
+
+/** Every key path of a JSON value, arrays by their first element: `outputs[].intact`, `identity.opens`… */
+function keyPaths(value: unknown, prefix = ''): string[] {
+  if (Array.isArray(value)) return value.length === 0 ? [`${prefix}[]`] : keyPaths(value[0], `${prefix}[]`);
+  if (value === null || typeof value !== 'object') return [prefix];
+  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => keyPaths(v, prefix ? `${prefix}.${k}` : k));
+}
+
+test('the status document in the doc has exactly the fields the daemon sends, and no output digest', async (t) => {
+  const doc = await readFile(path.join(repoRoot(), 'docs', 'ipc-protocol.md'), 'utf8');
+  const block = /The status document \(`protocol: 1`\):\n\n```json\n([\s\S]*?)```/.exec(doc)![1]!;
+  const documented = JSON.parse(block) as StatusDocument;
+  const core = new DaemonCore({
+    runSync: async () => ({
+      sourcePath: '/r/config/secrets.enc.yaml',
+      sourceSha256: 'a'.repeat(64),
+      commit: 'c'.repeat(40),
+      dirty: false,
+      entries: 1,
+      secretsVersion: 'v1',
+      outputs: [
+        { kind: 'env', path: '/h/.env', sha256: 'e'.repeat(64) },
+        { kind: 'console', path: '/h/console-secrets.json', sha256: 'f'.repeat(64) },
+      ],
+      written: [],
+      unchanged: [],
+      warnings: [],
+      identity: { source: 'env', recipients: ['age1x'], opensNothing: [] },
+      bundleRecipients: ['age1x'],
+      sopsConfigRecipients: null,
+      durationMs: 1,
+      secretValues: ['value'],
+      dataKeyPin: 'known',
+    }),
+    probe: async () => ({ sourceExists: true, sourceSha256: 'a'.repeat(64), integrity: { intact: true, outputs: [], homeProblems: [] } }),
+    now: () => new Date(),
+    logger: silentLogger,
+    daemon: { pid: 1, version: '0', startedAt: new Date().toISOString(), socket: '/s' },
+    sourcePath: '/r/config/secrets.enc.yaml',
+    outputs: [
+      { kind: 'env', path: '/h/.env' },
+      { kind: 'console', path: '/h/console-secrets.json' },
+    ],
+    onSecrets: () => undefined,
+  });
+  await core.trigger({ reasons: ['startup'], force: true });
+  const real = core.status();
+  t.is(real.state, 'fresh');
+  t.deepEqual(keyPaths(documented).sort(), keyPaths(real).sort());
+  t.false(JSON.stringify(real).includes('e'.repeat(64)), 'no output digest in the status');
+  t.deepEqual(real.outputs.map((o) => o.intact), [true, true]);
 });

@@ -52,7 +52,7 @@ keyringTest('the daemon syncs with an identity imported into the keychain, with 
 
   await d.start();
   const fresh = await d.waitFor((s) => s.state === 'fresh', 'fresh');
-  t.deepEqual(fresh.identity, { source: 'keychain', recipients: [d.recipient] });
+  t.deepEqual(fresh.identity, { source: 'keychain', recipients: [d.recipient], opens: true, opensNothing: [] });
   t.is(fresh.secretsVersion, 'v1');
   t.true((await d.readEnv()).includes('OPENAI_API_KEY='));
 });
@@ -105,12 +105,14 @@ keyringTest('a bundle re-keyed to a new recipient locks the daemon with E_IDENTI
   t.true(locked.lastSync!.error!.message.includes(`encrypted to ${recipientB}`), locked.lastSync!.error!.message);
   t.true(locked.lastSync!.error!.message.includes(`you have ${d.recipient}`));
   t.true((await d.readEnv()).includes('# '), 'the last good .env is kept');
+  t.deepEqual(locked.identity, { source: 'keychain', recipients: [d.recipient], opens: false, opensNothing: [] }, 'key A was in .sops.yaml when last seen');
+  t.is(locked.source.commit, null, 'no commit of the last good bytes beside the re-keyed bundle');
 
   const imported = await cli(['identity', 'import'], keyB);
   t.is(imported.code, 0, imported.stderr);
   t.regex(imported.stdout, /the running daemon re-read the keychain: fresh/);
   const fresh = await d.waitFor((s) => s.state === 'fresh', 'fresh with key B');
-  t.deepEqual(fresh.identity, { source: 'keychain', recipients: [recipientB] });
+  t.deepEqual(fresh.identity, { source: 'keychain', recipients: [recipientB], opens: true, opensNothing: [d.recipient] }, 'key A, re-keyed away, now opens nothing');
   t.is(fresh.daemon.pid, pid, 'the same daemon, not restarted');
 });
 
@@ -124,6 +126,13 @@ keyringTest('after `identity forget --all`, a forced sync locks the daemon with 
   const forgot = await cli(['identity', 'forget', '--all']);
   t.is(forgot.code, 0, forgot.stderr);
   t.deepEqual(await stored(), []);
+  // forget tells the daemon, as import does: the status no longer names the forgotten recipient
+  const told = await d.status();
+  t.is(told.state, 'locked');
+  t.deepEqual(told.identity, { source: 'none', recipients: [], opens: false, opensNothing: [] });
+  d.child!.kill('SIGHUP');
+  const reloaded = await d.waitFor((s) => s.state === 'locked' && s.lastSync!.at !== told.lastSync!.at, 'locked again after SIGHUP');
+  t.deepEqual(reloaded.identity, { source: 'none', recipients: [], opens: false, opensNothing: [] }, 'never "none (age1…)"');
   const synced = await cli(['sync', '--daemon']);
   t.is(synced.code, 2);
   t.regex(synced.stdout, /state locked \(E_NO_IDENTITY: /);
@@ -180,4 +189,20 @@ keyringTest('a keyring locked while the daemon runs: a forced sync keeps the las
   t.true(alive(d));
   t.is((await d.status()).state, 'locked');
   t.is(await d.readEnv(), good);
+});
+
+keyringTest('a keychain identity that opens neither the bundle nor .sops.yaml is stored, and status says it opens nothing yet', async (t) => {
+  const { d, cli } = await keychainDaemon(t);
+  await d.commitBundle(sampleBundle('v1'), 'v1');
+  t.is((await cli(['identity', 'import'], d.identity)).code, 0);
+  await d.start();
+  await d.waitFor((s) => s.state === 'fresh', 'fresh');
+  const future = await generateIdentity();
+  const futureRecipient = await identityToRecipient(future);
+  const imported = await cli(['identity', 'import'], future);
+  t.is(imported.code, 0, imported.stderr);
+  const s = await d.waitFor((st) => st.state === 'fresh' && st.identity.opensNothing.length > 0, 'fresh, with the new key named as opening nothing');
+  t.deepEqual(s.identity, { source: 'keychain', recipients: [d.recipient], opens: true, opensNothing: [futureRecipient] });
+  const human = await cli(['status']);
+  t.regex(human.stdout, new RegExp(`opens nothing yet[^\n]*${futureRecipient}`));
 });

@@ -86,7 +86,7 @@ keyringTest('the rendered ExecStart= runs the daemon, which gets fresh from the 
     20_000,
     'the daemon to be fresh',
   );
-  t.deepEqual(fresh.identity, { source: 'keychain', recipients: [d.recipient] });
+  t.deepEqual(fresh.identity, { source: 'keychain', recipients: [d.recipient], opens: true, opensNothing: [] });
   t.is(fresh.daemon.pid, child.pid!);
   t.is(fresh.daemon.socket, d.socket);
 

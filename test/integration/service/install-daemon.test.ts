@@ -42,7 +42,7 @@ test('install starts the service and prints the state its daemon answers with', 
   t.is(installed.code, 0, installed.stderr);
   t.true(pid > 0, 'the fake manager started the daemon');
   t.regex(installed.stdout, new RegExp(`^daemon: fresh · secrets v1 · 3 entries · pid ${pid}$`, 'm'));
-  t.deepEqual((await d.status()).identity, { source: 'file', recipients: [d.recipient] });
+  t.deepEqual((await d.status()).identity, { source: 'file', recipients: [d.recipient], opens: true, opensNothing: [] });
 
   process.kill(pid, 'SIGTERM');
   await eventually(() => (isRunning(pid) ? undefined : true), 10_000, 'the daemon to stop');

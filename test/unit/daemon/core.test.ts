@@ -8,7 +8,7 @@ import { DataKeyChangedError } from '../../../src/trust/data-keys.js';
 
 /** A fake world: the "disk" is two variables, and runSync is a function the test controls. */
 function world() {
-  const disk = { source: 'sha-a' as string | null, outputs: [null, null] as (string | null)[], recipients: ['age1aaa'], config: ['age1aaa'] as string[] | null };
+  const disk = { source: 'sha-a' as string | null, outputs: [null, null] as (string | null)[], recipients: ['age1aaa'], config: ['age1aaa'] as string[] | null, widened: [false, false] };
   let fail: AppError | null = null;
   let running = 0;
   let maxRunning = 0;
@@ -39,7 +39,7 @@ function world() {
           written: ['.env', 'console-secrets.json'],
           unchanged: [],
           warnings: [],
-          identity: { source: 'env', recipients: ['age1aaa'] },
+          identity: { source: 'env', recipients: ['age1aaa'], opensNothing: [] },
           bundleRecipients: [...disk.recipients],
           sopsConfigRecipients: disk.config,
           dataKeyPin: 'known',
@@ -50,7 +50,13 @@ function world() {
         running--;
       }
     },
-    probe: async (): Promise<Probe> => ({ sourceExists: disk.source !== null, sourceSha256: disk.source, outputSha256: [...disk.outputs] }),
+    probe: async (expected): Promise<Probe> => {
+      const outputs = disk.outputs.map((sha, i) => {
+        const intact = sha !== null && sha === expected[i] && !disk.widened[i];
+        return { path: `/home/${i}`, intact, problems: intact ? [] : ['changed'], links: 1 };
+      });
+      return { sourceExists: disk.source !== null, sourceSha256: disk.source, integrity: { intact: outputs.every((o) => o.intact), outputs, homeProblems: [] } };
+    },
     now: () => new Date('2026-11-28T12:00:00Z'),
     logger: silentLogger,
     daemon: { pid: 1, version: '0.0.0', startedAt: '2026-11-28T12:00:00Z', socket: '/run/s.sock' },
@@ -94,7 +100,7 @@ test('starts in "starting" and becomes fresh after the first full publish', asyn
   t.is(s.state, 'fresh');
   t.true(s.fresh);
   t.is(s.secretsVersion, 'v-sha-a');
-  t.is(s.outputs[0]!.sha256, 'env-of-sha-a');
+  t.true(s.outputs[0]!.intact);
   t.is(s.lastSync?.ok, true);
 });
 
@@ -137,7 +143,7 @@ test('keeps the last good outputs and reports error when a new bundle is bad', a
   t.is(s.state, 'error');
   t.false(s.fresh);
   t.is(s.lastSync?.error?.code, 'E_MAC_MISMATCH');
-  t.is(s.outputs[0]!.sha256, 'env-of-sha-a', 'outputs are still the good ones');
+  t.true(s.outputs[0]!.intact, 'outputs are still the good ones');
   t.is(s.secretsVersion, 'v-sha-a');
   w.setFail(null);
   await w.core.trigger({ reasons: ['source'] });
@@ -145,7 +151,7 @@ test('keeps the last good outputs and reports error when a new bundle is bad', a
   t.is(w.core.status().secretsVersion, 'v-sha-b');
 });
 
-test('goes back to fresh without a decrypt when a bad bundle is reverted to the good one', async (t) => {
+test('a bad bundle reverted to the good one is synced again, so fresh never sits beside a failed last sync', async (t) => {
   const w = world();
   await w.core.trigger({ reasons: ['startup'], force: true });
   w.disk.source = 'sha-bad';
@@ -154,8 +160,67 @@ test('goes back to fresh without a decrypt when a bad bundle is reverted to the 
   t.is(w.core.status().state, 'error');
   w.disk.source = 'sha-a';
   await w.core.trigger({ reasons: ['source'] });
-  t.is(w.core.status().state, 'fresh');
+  t.is(w.core.status().state, 'error', 'the revert is decrypted again, and the (still failing) engine says so');
+  t.is(w.core.stats.syncs, 3);
+  w.setFail(null);
+  await w.core.trigger({ reasons: ['source'] });
+  const s = w.core.status();
+  t.is(s.state, 'fresh');
+  t.true(s.lastSync!.ok);
+  t.is(s.lastSync!.error, null);
+  t.is(s.source.commit, 'c0ffee');
+  t.is(w.core.stats.syncs, 4);
+  await w.core.trigger({ reasons: ['source'] });
+  t.is(w.core.stats.syncs, 4, 'once good again, an unchanged bundle needs no decrypt');
+});
+
+test('a failed attempt leaves no earlier commit and no forgotten recipient in the status', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  t.is(w.core.status().source.commit, 'c0ffee');
+  w.disk.source = 'sha-conflicted';
+  w.setFail(new AppError('E_CONFLICT', 'markers'));
+  await w.core.trigger({ reasons: ['source'] });
+  t.is(w.core.status().state, 'conflict');
+  t.is(w.core.status().source.commit, null, 'the commit of the last good bytes does not describe these');
+  t.is(w.core.status().source.dirty, null);
+  w.disk.source = 'sha-a';
+  w.setFail(new AppError('E_NO_IDENTITY', 'no age identity found to open config/secrets.enc.yaml; tried:\n  keychain: no identity stored\n  SOPS_AGE_KEY: not set'));
+  await w.core.trigger({ reasons: ['source'] });
+  const locked = w.core.status();
+  t.is(locked.state, 'locked');
+  t.is(locked.source.commit, null);
+  t.deepEqual(locked.identity, { source: 'none', recipients: [], opens: false, opensNothing: [] });
+});
+
+test('an identity that opens nothing is named as such, not as "none"', async (t) => {
+  const w = world();
+  w.setFail(
+    new AppError('E_IDENTITY_MISMATCH', 'none of your age identities opens it', {
+      details: { triedRecipients: ['age1new'], attempts: [{ source: 'keychain', outcome: 'found 1 identity' }, { source: 'SOPS_AGE_KEY', outcome: 'not set' }] },
+    }),
+  );
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  const s = w.core.status();
+  t.is(s.state, 'locked');
+  t.deepEqual(s.identity, { source: 'keychain', recipients: ['age1new'], opens: false, opensNothing: ['age1new'] });
+});
+
+test('an output that stops being intact (mode, owner, links or bytes) is published again and is not fresh meanwhile', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  t.true(w.core.status().outputs.every((o) => o.intact));
+  w.disk.widened[0] = true;
+  let seen: StatusDocument | null = null;
+  const off = w.core.onStatusChange((s) => (seen ??= s.state !== 'fresh' ? s : null));
+  w.disk.widened[0] = false; // the (fake) publish repairs it; the probe saw it broken first
+  w.disk.outputs[0] = 'tampered';
+  await w.core.trigger({ reasons: ['output'] });
+  off();
+  t.is(seen!.state, 'syncing');
   t.is(w.core.stats.syncs, 2);
+  t.is(w.core.status().state, 'fresh');
+  t.true(w.core.status().outputs[0]!.intact);
 });
 
 test('maps failures to the contract states', async (t) => {
@@ -217,7 +282,7 @@ test('a lock (purge) holds until a sync is requested, and forgets the secrets', 
   const locked = w.core.lock('purge');
   t.is(locked.state, 'locked');
   t.deepEqual(w.secrets.at(-1), []);
-  t.is(locked.outputs[0]!.sha256, null);
+  t.false(locked.outputs[0]!.intact);
   await w.core.trigger({ reasons: ['source'] });
   t.is(w.core.status().state, 'locked');
   t.is((await w.core.requestSync()).state, 'fresh');

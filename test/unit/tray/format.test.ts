@@ -64,7 +64,7 @@ test('control characters from the daemon cannot break a line or add xbar paramet
   t.false(formatTray(s, 'text').includes('\n'));
   t.false(formatTray(s, 'text').includes('\u001b'));
   const xbar = formatTray(s, 'xbar').split('\n');
-  t.is(xbar.length, 2 + 5, 'title, ---, and five detail lines (state, version, entries, last sync, its error)');
+  t.is(xbar.length, 2 + 6, 'title, ---, and six detail lines (state, version, entries, last sync, its error on two lines)');
   t.false(xbar.slice(2).some((l) => l.includes('|') || l.includes('\u001b')));
   const human = humanStatus(s, new Date('2026-11-28T10:00:05Z'));
   t.false(human.includes('\u001b'));
