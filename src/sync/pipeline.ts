@@ -24,7 +24,7 @@ import { noIdentityError } from '../identity/resolve.js';
 import { readSopsConfigRecipients } from '../identity/recipients.js';
 import { READ_LIMITS, readBounded } from '../fsx/read-bounded.js';
 import { loadUserConfig, type UserConfig } from '../config/user-config.js';
-import { acceptDataKey, checkDataKey, dataKeyDigest, DataKeyChangedError } from '../trust/data-keys.js';
+import { checkDataKey, dataKeyDigest, DataKeyChangedError, TRUST_FILE, trustFileWithKey } from '../trust/data-keys.js';
 
 export const OUTPUT_FILES = { env: '.env', console: 'console-secrets.json' } as const;
 
@@ -129,16 +129,15 @@ async function openBundle(
  * {@link DataKeyChangedError} unless the caller accepts it. Recorded before publishing, so a
  * failure to record publishes nothing.
  */
-async function checkPin(plan: SyncPlan, dataKey: Uint8Array | null, accept: boolean): Promise<SyncSuccess['dataKeyPin']> {
+async function checkPin(plan: SyncPlan, dataKey: Uint8Array | null, accept: boolean): Promise<{ pin: SyncSuccess['dataKeyPin']; trustFile: Uint8Array | null }> {
   // The sops binary never hands out the data key: such bundles cannot be pinned (docs/security.md).
-  if (dataKey === null) return 'not-pinned';
+  if (dataKey === null) return { pin: 'not-pinned', trustFile: null };
   const digest = dataKeyDigest(dataKey);
   dataKey.fill(0);
   const verdict = await checkDataKey(plan.home, plan.sourceAbs, digest);
-  if (verdict === 'known') return 'known';
+  if (verdict === 'known') return { pin: 'known', trustFile: null };
   if (verdict === 'changed' && !accept) throw new DataKeyChangedError(plan.sourceRel, plan.sourceAbs, digest);
-  await acceptDataKey(plan.home, plan.sourceAbs, digest);
-  return verdict === 'first-use' ? 'first-use' : 'accepted';
+  return { pin: verdict === 'first-use' ? 'first-use' : 'accepted', trustFile: await trustFileWithKey(plan.home, plan.sourceAbs, digest) };
 }
 
 export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<SyncSuccess> {
@@ -176,14 +175,17 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
   const envBytes = renderEnv(entries, source);
   const consoleBytes = renderConsole(entries, { ...source, commit: origin.commit });
   // Last step before publishing: a bundle that cannot be rendered records nothing either.
-  const dataKeyPin = await checkPin(plan, dataKey, deps.acceptDataKey === true);
+  const { pin: dataKeyPin, trustFile } = await checkPin(plan, dataKey, deps.acceptDataKey === true);
+  // A newly accepted data key is recorded in the same all-or-nothing publish as the outputs it
+  // vouches for: a failed publish accepts nothing.
   const published = await publish(plan.home, [
     { name: OUTPUT_FILES.env, bytes: envBytes },
     { name: OUTPUT_FILES.console, bytes: consoleBytes },
+    ...(trustFile === null ? [] : [{ name: TRUST_FILE, bytes: trustFile }]),
   ]);
 
   const opener = lookup.identities.find((i) => metadata.ageRecipients.includes(i.recipient)) ?? lookup.identities[0];
-  const outputs = published.outputs.map((o) => ({
+  const outputs = published.outputs.filter((o) => o.name !== TRUST_FILE).map((o) => ({
     kind: o.name === OUTPUT_FILES.env ? ('env' as const) : ('console' as const),
     path: o.path,
     sha256: o.sha256,

@@ -121,14 +121,25 @@ export async function checkDataKey(home: string, bundlePath: string, digest: str
  *
  * @throws AppError as {@link checkDataKey}, and `E_WRITE` / `E_INSECURE_PATH` from the publisher.
  */
-export async function acceptDataKey(home: string, bundlePath: string, digest: string): Promise<void> {
+/**
+ * The trust file's new bytes with `digest` accepted for `bundlePath`, or null when it already is.
+ * For callers that publish it together with other files (sync: the pin is recorded exactly when
+ * the outputs it vouches for are published, all or nothing).
+ *
+ * @throws AppError as {@link checkDataKey}.
+ */
+export async function trustFileWithKey(home: string, bundlePath: string, digest: string): Promise<Uint8Array | null> {
   if (!/^[0-9a-f]{64}$/.test(digest)) throw new TypeError('acceptDataKey: not a data key digest');
   const trust = (await readTrustFile(home)) ?? { kind: 'mcp-secrets-trust', version: 1, dataKeys: {} };
   const accepted = trust.dataKeys[bundlePath] ?? [];
-  if (accepted.includes(digest)) return;
+  if (accepted.includes(digest)) return null;
   trust.dataKeys[bundlePath] = [...accepted, digest].slice(-MAX_KEYS_PER_BUNDLE);
-  const bytes = Buffer.from(JSON.stringify({ kind: trust.kind, version: trust.version, dataKeys: { ...trust.dataKeys } }, null, 2) + '\n', 'utf8');
-  await publish(home, [{ name: TRUST_FILE, bytes }]);
+  return Buffer.from(JSON.stringify({ kind: trust.kind, version: trust.version, dataKeys: { ...trust.dataKeys } }, null, 2) + '\n', 'utf8');
+}
+
+export async function acceptDataKey(home: string, bundlePath: string, digest: string): Promise<void> {
+  const bytes = await trustFileWithKey(home, bundlePath, digest);
+  if (bytes !== null) await publish(home, [{ name: TRUST_FILE, bytes }]);
 }
 
 /**

@@ -11,7 +11,10 @@ import type { ExecutionContext } from 'ava';
 import { daemonFixture, sampleBundle } from '../helpers/daemon.js';
 import { eventually, runCli } from '../helpers/e2e.js';
 import { keyringTests, keyringUnavailable, startKeyringSession, type KeyringSession } from '../helpers/keyring.js';
-import { keytarKeychain } from '../../src/identity/keychain/keytar.js';
+import { openKeychainStore } from '../../src/identity/keychain/index.js';
+
+/** The default backend, as the CLI under test uses it. */
+const defaultKeychain = () => openKeychainStore('napi-keyring', process.env);
 
 const HOSTILE_VERSION = 'v\u001b[31mRED\u0007\nINJECTED LINE';
 const ESCAPED_VERSION = 'v?[31mRED??INJECTED LINE';
@@ -59,9 +62,9 @@ test.serial('a version with escape codes and a newline in the bundle is printed 
 });
 
 keyringTest('an account name with escape codes planted in the real keyring is shown escaped by identity show and purge', async (t) => {
-  for (const r of await keytarKeychain().listRecipients()) await keytarKeychain().delete(r);
+  for (const r of await defaultKeychain().listRecipients()) await defaultKeychain().delete(r);
   const planted = `age1planted${HOSTILE_VERSION}`;
-  await keytarKeychain().set(planted, 'not a key');
+  await defaultKeychain().set(planted, 'not a key');
   const d = await daemonFixture(t, { identityInEnv: false, keychain: true });
   await d.commitBundle(sampleBundle('2026.01.1'), 'bundle');
   const shown = await runCli(['identity', 'show', '--repo', d.repo], { env: d.env, cwd: d.repo });

@@ -10,7 +10,10 @@ import { execa } from 'execa';
 import type { ExecutionContext } from 'ava';
 import { keyringTests, keyringUnavailable, startKeyringSession, type KeyringSession } from '../helpers/keyring.js';
 import { CLI, eventually, isolatedEnv, tempDir } from '../helpers/e2e.js';
-import { keytarKeychain } from '../../src/identity/keychain/keytar.js';
+import { openKeychainStore } from '../../src/identity/keychain/index.js';
+
+/** The default backend, as the CLI under test uses it. */
+const defaultKeychain = () => openKeychainStore('napi-keyring', process.env);
 import { newKey } from '../helpers/runbook.js';
 import test from 'ava';
 
@@ -69,7 +72,7 @@ function importScript(dir: string): string {
 }
 
 async function cleanKeychain(): Promise<void> {
-  for (const r of await keytarKeychain().listRecipients()) await keytarKeychain().delete(r);
+  for (const r of await defaultKeychain().listRecipients()) await defaultKeychain().delete(r);
 }
 
 function echoIsOn(screen: string): boolean {
@@ -100,7 +103,7 @@ keyringTest('a key pasted into `identity import` in a terminal is stored and nev
   for (let i = 0; i + 8 <= body.length; i += 4) t.false(screen.includes(body.slice(i, i + 8)), 'no part of the key is on screen');
   t.false(screen.includes('garbage'), 'nothing typed is echoed');
   t.true(echoIsOn(screen), `echo restored:\n${screen}`);
-  t.is(await keytarKeychain().get(key.recipient), key.line, 'Ctrl-U dropped the garbage, Backspace the X');
+  t.is(await defaultKeychain().get(key.recipient), key.line, 'Ctrl-U dropped the garbage, Backspace the X');
 });
 
 keyringTest('Ctrl-C during `identity import` in a terminal stores nothing, ends like an interrupt (130) and leaves echo on', async (t) => {
@@ -115,7 +118,7 @@ keyringTest('Ctrl-C during `identity import` in a terminal stores nothing, ends 
   t.regex(screen, /EXIT=130/, screen);
   t.false(screen.includes(key.line.slice(20, 40)), 'the key is not on screen');
   t.true(echoIsOn(screen), `echo restored:\n${screen}`);
-  t.deepEqual(await keytarKeychain().listRecipients(), []);
+  t.deepEqual(await defaultKeychain().listRecipients(), []);
 });
 
 keyringTest('SIGINT and SIGTERM sent from outside during `identity import` in a terminal leave echo on', async (t) => {

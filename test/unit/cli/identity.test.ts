@@ -155,6 +155,7 @@ test('shows as JSON, with null when the bundle cannot be read', async (t) => {
   await runIdentity(input(['show'], { json: true }), h.deps);
   t.deepEqual(JSON.parse(h.out.join('')), {
     keychain: 'memory',
+    otherBackend: null,
     service: 'mcp-secrets',
     bundle: null,
     identities: [{ recipient: a.recipient, opensBundle: null, inSopsConfig: null, opensNothingYet: null }],
