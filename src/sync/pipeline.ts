@@ -10,7 +10,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AppError, isAppError } from '../errors.js';
 import type { EngineName } from '../config/options.js';
-import { formatFromPath, inspect, decrypt as nativeDecrypt, type SopsMetadataSummary, type TreeMap } from '../sops/index.js';
+import { formatFromPath, parseBundle, decrypt as nativeDecrypt, type SopsMetadataSummary, type TreeMap } from '../sops/index.js';
 import { chooseEngine } from '../engine/select.js';
 import { createNativeEngine } from '../engine/native.js';
 import { createSopsCliEngine } from '../engine/sops-cli.js';
@@ -95,11 +95,13 @@ export async function readBundle(plan: SyncPlan): Promise<Buffer> {
 /** Metadata, identities and the decrypted document: everything that needs the bundle's bytes only. */
 async function openBundle(plan: SyncPlan, bytes: Buffer, deps: PipelineDeps): Promise<{ document: TreeMap; metadata: SopsMetadataSummary; lookup: IdentityLookup }> {
   const format = formatFromPath(plan.sourceAbs);
-  const metadata = inspect(bytes, { format, path: plan.sourceRel });
+  // parsed once: the metadata picks the engine, and the native engine decrypts the same parse
+  const parsed = parseBundle(bytes, { format, path: plan.sourceRel });
+  const metadata = parsed.metadata;
   const lookup = await deps.identities();
   if (lookup.identities.length === 0) throw noIdentityError(lookup.attempts, metadata.ageRecipients, [], { bundle: plan.sourceRel });
   const engine = await chooseEngine(plan.engine, metadata, {
-    native: createNativeEngine(nativeDecrypt),
+    native: createNativeEngine((_bytes, options) => nativeDecrypt(parsed, options)),
     sops: () => createSopsCliEngine({ binary: deps.sopsBinary, env: deps.env }),
   });
   try {
