@@ -3,7 +3,6 @@
  * any age recipient (mixed age + PGP/KMS included) and the sops binary otherwise. A bundle that
  * needs sops when sops is missing gets an error naming its key types.
  */
-import { execa } from 'execa';
 import { AppError } from '../errors.js';
 import { DEFAULT_SOPS_BINARY } from './sops-cli.js';
 import type { DecryptEngine } from './types.js';
@@ -24,6 +23,7 @@ export interface ChooseEngineOptions {
 
 /** True when `<binary> --version` runs and exits 0 within a few seconds. */
 export async function isSopsAvailable(binary: string = DEFAULT_SOPS_BINARY, env: Record<string, string | undefined> = process.env): Promise<boolean> {
+  const { execa } = await import('execa');
   const result = await execa(binary, ['--version'], { env, extendEnv: false, stdin: 'ignore', reject: false, timeout: 5_000 });
   return result.exitCode === 0;
 }

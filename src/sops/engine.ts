@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Document as YamlDocument, parseDocument } from 'yaml';
 import { AppError } from '../errors.js';
 import { CipherFailure, openValue, sealValue } from './cipher.js';
 import { unwrapDataKey, wrapDataKey, DATA_KEY_BYTES } from './datakey.js';
@@ -26,6 +25,7 @@ import { RuleSet, type EncryptionRules } from './rules.js';
 import { storeFor, type ParsedFile } from './stores/index.js';
 import { dotenvValues } from './stores/dotenv.js';
 import { fromPlain, isTreeMap, type TreeMap } from './tree.js';
+import { yamlApi } from './yaml-api.js';
 import { MacInput, decryptTree, encryptTree, macEquals } from './walk.js';
 
 export interface DecryptOptions {
@@ -357,6 +357,7 @@ export async function updateRecipients(bytes: Uint8Array | string, opts: UpdateR
 
 /** YAML: edit only `sops.age` in the parsed Document, so values and comments stay as they were. */
 function replaceYamlAgeKeys(text: string, ageKeys: readonly AgeKeyEntry[]): string {
+  const { Document: YamlDocument, parseDocument } = yamlApi();
   const doc = parseDocument(text, { version: '1.2', schema: 'core', merge: false });
   const entries = ageKeys.map((k) => new Map([['recipient', k.recipient], ['enc', k.enc]]));
   doc.deleteIn(['sops', 'key_groups']);

@@ -8,13 +8,13 @@
  * tags, complex keys) goes through the full Document API instead. Comments that look like
  * `ENC[…]` are collected with the key paths that may be their AAD.
  */
-import { createRequire } from 'node:module';
 import type * as Yaml2 from 'yaml';
 // The CST parser of yaml 3 (pinned pre-release, npm alias `yaml3`): ~5x faster than 2.x's, which
 // reads process.env.LOG_TOKENS once per token. To go back: import these two from 'yaml' again.
 import { CST, Parser } from 'yaml3';
 import type { Scalar, TreeMap, TreeValue } from '../tree.js';
 import { looksEncrypted } from '../cipher.js';
+import { yamlApi } from '../yaml-api.js';
 import { lineOf, parseError } from './errors.js';
 import type { EncryptedComment } from './types.js';
 
@@ -268,14 +268,9 @@ export function resolveCorePlain(s: string): Scalar {
 
 const MAX_NODES = 1_000_000;
 
-/** yaml 2.x's Document API, loaded only for the rare documents that need it (it is 72 modules). */
-function documentApi(): typeof Yaml2 {
-  return createRequire(import.meta.url)('yaml') as typeof Yaml2;
-}
-
 /** The slow, complete path: the `yaml` Document API (anchors, aliases, tags, complex keys). */
 function fromDocument(text: string, name: string): TreeValue | undefined {
-  const { CST: CST2, isAlias, isMap, isScalar, isSeq, parseAllDocuments } = documentApi();
+  const { CST: CST2, isAlias, isMap, isScalar, isSeq, parseAllDocuments } = yamlApi();
   const docs = parseAllDocuments(text, { version: '1.2', schema: 'core', merge: false, uniqueKeys: true, keepSourceTokens: true, prettyErrors: false });
   if (!Array.isArray(docs)) throw parseError(name, 'invalid YAML syntax', null);
   const withContent = docs.filter((d) => d.contents !== null);
