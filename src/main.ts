@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 /** Entry point: argv → command → exit code. The only place that calls process.exit. */
-import { runCli } from './cli/run.js';
+import { enableCompileCache } from './compile-cache.js';
+
+// before anything else is imported, so every later module can come from the cache
+enableCompileCache();
+const { runCli } = await import('./cli/run.js');
 
 const code = await runCli(process.argv.slice(2), {
   stdout: (s) => process.stdout.write(s),
