@@ -9,7 +9,11 @@
  * `--watch` commands exist only to print, so a closed stdout ends them at once with 0.
  */
 import { EXIT } from './errors.js';
-import { runCli } from './cli/run.js';
+import { enableCompileCache } from './compile-cache.js';
+
+// before the CLI is imported, so every later module can come from the cache (Node >= 22.1)
+enableCompileCache();
+const { runCli } = await import('./cli/run.js');
 
 const closed = { stdout: false, stderr: false };
 const watching = process.argv.slice(2).includes('--watch');

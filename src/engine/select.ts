@@ -5,7 +5,6 @@
  * whoever can push, and must not be able to make us run sops with this user's cloud or Vault
  * credentials. A bundle that needs sops when sops is missing gets an error naming its key types.
  */
-import { execa } from 'execa';
 import { AppError } from '../errors.js';
 import { DEFAULT_SOPS_BINARY, SOPS_BASE_ENV } from './sops-cli.js';
 import type { BundleKeyTypes, DecryptEngine } from './types.js';
@@ -22,6 +21,8 @@ export interface ChooseEngineOptions {
 /** True when `<binary> --version` runs and exits 0 within a few seconds (with only the basic variables of `env`). */
 export async function isSopsAvailable(binary: string = DEFAULT_SOPS_BINARY, env: Readonly<Record<string, string | undefined>> = process.env): Promise<boolean> {
   const basic = Object.fromEntries(SOPS_BASE_ENV.filter((n) => env[n] !== undefined).map((n) => [n, env[n] as string]));
+  // execa loads only when a bundle may need the sops binary: it is most of a process's start-up
+  const { execa } = await import('execa');
   const result = await execa(binary, ['--version'], { env: basic, extendEnv: false, stdin: 'ignore', reject: false, timeout: 5_000 });
   return result.exitCode === 0;
 }

@@ -15,8 +15,7 @@
  *   echoed only after sanitising and masking anything key-shaped.
  */
 import path from 'node:path';
-import { execa } from 'execa';
-import { parseDocument } from 'yaml';
+import { yamlApi } from '../sops/yaml-api.js';
 import { AppError, sanitizeForMessage } from '../errors.js';
 import { fromPlain, type TreeMap } from '../sops/tree.js';
 import type { BundleKeyTypes, DecryptEngine, DecryptInput } from './types.js';
@@ -134,6 +133,8 @@ export function sopsChildEnv(base: Readonly<Record<string, string | undefined>>,
 
 async function decryptWithSops(options: ResolvedSopsCliOptions, input: DecryptInput): Promise<TreeMap> {
   const file = path.resolve(input.path);
+  // loaded only when the sops engine runs: execa is ~100 modules, and `sync` rarely needs it
+  const { execa } = await import('execa');
   const result = await execa(options.binary, sopsArgs({ format: input.format, path: file }), {
     env: sopsChildEnv(options.env, input.identities, options.bundleKeys),
     extendEnv: false,
@@ -240,7 +241,7 @@ function sopsFailure(exitCode: number, stderr: string, file: string, identities:
  * Parse errors name the position only: the text is plaintext and never goes into a message.
  */
 export function parseSopsJson(text: string, file: string): TreeMap {
-  const doc = parseDocument(text, { schema: 'json', uniqueKeys: true, prettyErrors: false });
+  const doc = yamlApi().parseDocument(text, { schema: 'json', uniqueKeys: true, prettyErrors: false });
   const first = doc.errors[0];
   if (first !== undefined) {
     throw new AppError('E_SOPS_CLI', `sops printed output that is not valid JSON (${first.code} at offset ${first.pos[0]}) decrypting: ${file}`, {

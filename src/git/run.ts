@@ -1,12 +1,13 @@
 /**
- * Runs read-only git commands: `git -C <dir> …` through execa, never a shell.
+ * Runs read-only git commands: `git -C <dir> …` through node:child_process, never a shell.
  *
  * Rules: every command here is read-only and takes no optional locks (`GIT_OPTIONAL_LOCKS=0`),
  * so our own `git status` never creates `.git/index.lock` and wakes the watcher that called it.
  * Pathspecs are literal (`GIT_LITERAL_PATHSPECS=1`): a bundle path with `*` or `:` means itself.
  * Variables a git hook exports (GIT_DIR, GIT_WORK_TREE, …) are dropped so `-C` decides the repo.
+ * node:child_process, not execa: `sync` starts three git children and execa costs ~100 modules.
  */
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { AppError } from '../errors.js';
 
 /** Environment a hook may export that would override `-C`. */
@@ -34,21 +35,33 @@ export interface GitResult {
  * "no such path". Throws `E_NO_REPO` only when git itself cannot be started.
  */
 export async function runGit(dir: string, args: readonly string[]): Promise<GitResult> {
-  const result = await execa('git', ['-C', dir, ...args], {
-    env: GIT_ENV,
-    reject: false,
-    stdin: 'ignore',
-    timeout: GIT_TIMEOUT_MS,
-    stripFinalNewline: false,
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries({ ...process.env, ...GIT_ENV })) if (value !== undefined) env[name] = value;
+  const outcome = await new Promise<{ code: number | null; stdout: string; timedOut: boolean; spawnError?: Error }>((resolve) => {
+    const child = spawn('git', ['-C', dir, ...args], { env, stdio: ['ignore', 'pipe', 'ignore'], shell: false });
+    const chunks: Buffer[] = [];
+    let timedOut = false;
+    let spawnError: Error | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, GIT_TIMEOUT_MS);
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.on('error', (error) => {
+      spawnError = error;
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(chunks).toString('utf8'), timedOut, spawnError });
+    });
   });
-  if (result.timedOut) {
+  if (outcome.timedOut) {
     throw new AppError('E_NO_REPO', `git timed out after ${GIT_TIMEOUT_MS / 1000} s: git ${args[0] ?? ''} in ${dir}`, {
       hint: 'check that the repository is on a responsive disk, then retry',
-      cause: result,
     });
   }
-  if (result.exitCode === undefined) {
-    throw new AppError('E_NO_REPO', 'git could not be run: git', { hint: 'install git and make sure it is on PATH', cause: result });
+  if (outcome.spawnError || outcome.code === null) {
+    throw new AppError('E_NO_REPO', 'git could not be run: git', { hint: 'install git and make sure it is on PATH', cause: outcome.spawnError });
   }
-  return { ok: result.exitCode === 0, stdout: String(result.stdout) };
+  return { ok: outcome.code === 0, stdout: outcome.stdout };
 }

@@ -5,8 +5,8 @@
  * secret key with one typo); every key is checked by deriving its recipient, which verifies the
  * bech32 checksum.
  */
-import { identityToRecipient } from 'age-encryption';
 import { AppError } from '../errors.js';
+import { identityRecipient } from '../sops/datakey.js';
 
 /** One validated identity: the secret key line and the recipient (`age1…`) it decrypts for. */
 export interface ParsedIdentity {
@@ -41,7 +41,7 @@ export async function recipientOf(line: string): Promise<string> {
 async function tryRecipientOf(line: string): Promise<string | null> {
   if (!SECRET_KEY_LINE.test(line)) return null;
   try {
-    return await identityToRecipient(line);
+    return await identityRecipient(line);
   } catch {
     // age-encryption throws on a bad checksum or length; its message is not ours to show.
     return null;

@@ -3,7 +3,7 @@
  * is encrypted to. Used to warn when an imported identity opens nothing. Reads public data only.
  */
 import path from 'node:path';
-import { parse } from 'yaml';
+import { yamlApi } from '../sops/yaml-api.js';
 import { formatFromPath, inspect } from '../sops/index.js';
 import { READ_LIMITS, readBounded, readBoundedText } from '../fsx/read-bounded.js';
 
@@ -23,7 +23,7 @@ function asRecord(value: unknown): Record<string, unknown> | null {
 
 /** Recipients in `.sops.yaml` text: `creation_rules[].age` (comma/newline separated or a list) and `key_groups[].age`. */
 export function recipientsFromSopsConfig(text: string): string[] {
-  const rules = asRecord(parse(text))?.creation_rules;
+  const rules = asRecord(yamlApi().parse(text))?.creation_rules;
   const found: string[] = [];
   for (const rule of Array.isArray(rules) ? rules : []) {
     const r = asRecord(rule);

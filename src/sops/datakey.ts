@@ -1,10 +1,21 @@
 /**
  * The 32-byte data key, wrapped per age recipient as an armored age file (sops `age/keysource.go`).
  * Messages name recipients (public) and never identities, the key or age's internals.
+ *
+ * X25519 identities and X25519-only files (what sops writes) are opened on node:crypto
+ * (./age-x25519.ts); anything else (post-quantum, other stanzas) and all encryption go through
+ * age-encryption, imported only then.
  */
-import { Decrypter, Encrypter, armor, identityToRecipient } from 'age-encryption';
 import { AppError } from '../errors.js';
+import { AgeFailure, NotNative, dearmor, decryptX25519, parseX25519Identity, type X25519Identity } from './age-x25519.js';
 import type { AgeKeyEntry } from './metadata.js';
+
+type AgeEncryption = typeof import('age-encryption');
+let ageModule: Promise<AgeEncryption> | undefined;
+/** age-encryption, loaded on first use. */
+function ageEncryption(): Promise<AgeEncryption> {
+  return (ageModule ??= import('age-encryption'));
+}
 
 export const DATA_KEY_BYTES = 32;
 
@@ -22,14 +33,38 @@ export function normalizeIdentities(identities: readonly string[]): string[] {
   return out;
 }
 
-/** The public recipient of each identity; E_NO_IDENTITY naming the position of one that is not an age identity. */
-export async function recipientsOf(identities: readonly string[]): Promise<string[]> {
-  // derived in parallel: each is a WebCrypto X25519 operation
+/**
+ * The recipient (`age1…`) of one identity line: on node:crypto for X25519, with age-encryption
+ * for other types. Throws a plain Error (without the line) when it is not a valid identity.
+ */
+export async function identityRecipient(line: string): Promise<string> {
+  try {
+    return parseX25519Identity(line).recipient;
+  } catch (error) {
+    if (!(error instanceof NotNative)) throw error;
+  }
+  return (await ageEncryption()).identityToRecipient(line);
+}
+
+/** An identity as given, with its parsed X25519 key when it is one (null: another age type). */
+interface ParsedIdentity {
+  line: string;
+  x25519: X25519Identity | null;
+  recipient: string;
+}
+
+async function parseIdentities(identities: readonly string[]): Promise<ParsedIdentity[]> {
   return Promise.all(
     identities.map(async (id, i) => {
       try {
         if (!id.startsWith('AGE-SECRET-KEY-')) throw new Error('not an age identity');
-        return await identityToRecipient(id);
+        try {
+          const x25519 = parseX25519Identity(id);
+          return { line: id, x25519, recipient: x25519.recipient };
+        } catch (error) {
+          if (!(error instanceof NotNative)) throw error;
+        }
+        return { line: id, x25519: null, recipient: await (await ageEncryption()).identityToRecipient(id) };
       } catch {
         throw new AppError('E_NO_IDENTITY', `identity #${i + 1} is not a valid age identity (AGE-SECRET-KEY-1…)`, {
           hint: 'check the key with `age-keygen -y`; re-import it with `mcp-secrets identity import`',
@@ -40,7 +75,31 @@ export async function recipientsOf(identities: readonly string[]): Promise<strin
   );
 }
 
+/** The public recipient of each identity; E_NO_IDENTITY naming the position of one that is not an age identity. */
+export async function recipientsOf(identities: readonly string[]): Promise<string[]> {
+  return (await parseIdentities(identities)).map((p) => p.recipient);
+}
+
+/** Opens one age file with one identity: on node:crypto when both are X25519, else with age-encryption. */
+async function openAgeFile(file: Uint8Array, identity: ParsedIdentity): Promise<Uint8Array> {
+  if (identity.x25519) {
+    try {
+      return decryptX25519(file, [identity.x25519]);
+    } catch (error) {
+      if (!(error instanceof NotNative)) throw error;
+    }
+  }
+  const decrypter = new (await ageEncryption()).Decrypter();
+  decrypter.addIdentity(identity.line);
+  return decrypter.decrypt(file);
+}
+
 function describeAgeFailure(error: unknown): string {
+  if (error instanceof AgeFailure) {
+    if (error.kind === 'hmac') return 'age header MAC check failed';
+    if (error.kind === 'header') return 'malformed age stanza';
+    return 'age payload authentication failed';
+  }
   const text = error instanceof Error ? error.message : '';
   if (/header HMAC/i.test(text)) return 'age header MAC check failed';
   if (/invalid .*stanza/i.test(text)) return 'malformed age stanza';
@@ -68,8 +127,8 @@ export async function unwrapDataKey(
       details: { file: name, fileRecipients, otherKeyTypes: [...context.otherKeyTypes] },
     });
   }
-  const ids = normalizeIdentities(identities);
-  const idRecipients = await recipientsOf(ids);
+  const ids = await parseIdentities(normalizeIdentities(identities));
+  const idRecipients = ids.map((p) => p.recipient);
   const attempts: Array<[number, number]> = [];
   ageKeys.forEach((entry, k) => idRecipients.forEach((r, i) => r === entry.recipient && attempts.push([k, i])));
   ageKeys.forEach((entry, k) => idRecipients.forEach((r, i) => r !== entry.recipient && attempts.push([k, i])));
@@ -80,7 +139,7 @@ export async function unwrapDataKey(
     const entry = ageKeys[k] as AgeKeyEntry;
     if (!decoded.has(k)) {
       try {
-        decoded.set(k, armor.decode(entry.enc));
+        decoded.set(k, dearmor(entry.enc));
       } catch {
         decoded.set(k, null);
         failures.push({ recipient: entry.recipient, reason: 'malformed armored age block' });
@@ -88,13 +147,12 @@ export async function unwrapDataKey(
     }
     const file = decoded.get(k);
     if (!file) continue;
-    const decrypter = new Decrypter();
-    decrypter.addIdentity(ids[i] as string);
     let dataKey: Uint8Array;
     try {
-      dataKey = await decrypter.decrypt(file);
+      dataKey = await openAgeFile(file, ids[i] as ParsedIdentity);
     } catch (error) {
       if (error instanceof Error && error.message === NO_MATCH) continue;
+      if (error instanceof AgeFailure && error.kind === 'no match') continue;
       failures.push({ recipient: entry.recipient, reason: describeAgeFailure(error) });
       continue;
     }
@@ -125,6 +183,7 @@ export async function unwrapDataKey(
 /** Wraps the data key for each recipient (armored, newline-terminated, as sops stores it). */
 export async function wrapDataKey(dataKey: Uint8Array, recipients: readonly string[]): Promise<AgeKeyEntry[]> {
   const out: AgeKeyEntry[] = [];
+  const { Encrypter, armor } = await ageEncryption();
   for (const recipient of recipients) {
     const r = recipient.trim();
     const encrypter = new Encrypter();

@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Document as YamlDocument, parseDocument } from 'yaml';
 import { AppError } from '../errors.js';
 import { CipherFailure, openValue, sealValue } from './cipher.js';
 import { unwrapDataKey, wrapDataKey, DATA_KEY_BYTES } from './datakey.js';
@@ -26,6 +25,7 @@ import { RuleSet, type EncryptionRules } from './rules.js';
 import { storeFor, type ParsedFile } from './stores/index.js';
 import { dotenvValues } from './stores/dotenv.js';
 import { fromPlain, isTreeMap, type TreeMap } from './tree.js';
+import { yamlApi } from './yaml-api.js';
 import { MacInput, decryptTree, encryptTree, macEquals } from './walk.js';
 
 export interface DecryptOptions {
@@ -122,10 +122,52 @@ function load(bytes: Uint8Array | string, format: SopsFormat, name: string): Loa
   return { parsed, metadata, raw: parsed.metadata };
 }
 
+const PARSED = new WeakMap<ParsedBundle, Loaded>();
+
+/**
+ * A SOPS file parsed once (document, comments and metadata checked), to read its metadata and
+ * then decrypt it without parsing the bytes again. Immutable: decrypting does not consume it.
+ * Made only by {@link parseBundle}.
+ */
+export class ParsedBundle {
+  /** What the metadata says (recipients, key types, rules): public, nothing decrypted. */
+  readonly metadata: SopsMetadataSummary;
+  private constructor(
+    readonly format: SopsFormat,
+    /** The display name parse errors used; decrypt errors use `path` from the decrypt options when given. */
+    readonly displayName: string,
+    loaded: Loaded,
+  ) {
+    this.metadata = summarize(loaded.metadata);
+    PARSED.set(this, loaded);
+    Object.freeze(this);
+  }
+  /** @internal */
+  static of(format: SopsFormat, displayName: string, loaded: Loaded): ParsedBundle {
+    return new ParsedBundle(format, displayName, loaded);
+  }
+}
+
+/** Parses a SOPS file once: no identity needed, nothing decrypted. E_PARSE / E_NOT_SOPS. */
+export function parseBundle(bytes: Uint8Array | string, opts: { format: SopsFormat; path?: string }): ParsedBundle {
+  const name = displayNameOf(opts.path, opts.format);
+  return ParsedBundle.of(opts.format, name, load(bytes, opts.format, name));
+}
+
 /** Reads the metadata only: no identity needed, nothing decrypted. E_PARSE / E_NOT_SOPS. */
 export function inspect(bytes: Uint8Array | string, opts: { format: SopsFormat; path?: string }): SopsMetadataSummary {
-  const name = displayNameOf(opts.path, opts.format);
-  return summarize(load(bytes, opts.format, name).metadata);
+  return parseBundle(bytes, opts).metadata;
+}
+
+/** The parse of `input`: done now for bytes, taken as it is for a {@link ParsedBundle}. */
+function loadInput(input: Uint8Array | string | ParsedBundle, format: SopsFormat, name: string): Loaded {
+  if (!(input instanceof ParsedBundle)) return load(input, format, name);
+  const loaded = PARSED.get(input);
+  if (!loaded) throw new TypeError('a ParsedBundle must come from parseBundle');
+  if (input.format !== format) {
+    throw new AppError('E_USAGE', `${name} was parsed as ${input.format}, not ${format}`, { hint: 'pass the same format to parseBundle and decrypt' });
+  }
+  return loaded;
 }
 
 interface Opened extends Loaded {
@@ -135,10 +177,10 @@ interface Opened extends Loaded {
   timings: { parseMs: number; unwrapMs: number; valuesMs: number; macMs: number };
 }
 
-async function open(bytes: Uint8Array | string, opts: DecryptOptions): Promise<Opened> {
-  const name = displayNameOf(opts.path, opts.format);
+async function open(input: Uint8Array | string | ParsedBundle, opts: DecryptOptions): Promise<Opened> {
+  const name = input instanceof ParsedBundle && !opts.path ? input.displayName : displayNameOf(opts.path, opts.format);
   const t0 = performance.now();
-  const loaded = load(bytes, opts.format, name);
+  const loaded = loadInput(input, opts.format, name);
   const { metadata, parsed } = loaded;
   const rules = new RuleSet(metadata, name);
   const t1 = performance.now();
@@ -199,10 +241,11 @@ function verifyMac(mac: MacInput, metadata: SopsMetadata, key: Uint8Array, name:
 }
 
 /**
- * Decrypts a SOPS file to its plain document (metadata removed, order kept).
+ * Decrypts a SOPS file (its bytes, or a {@link ParsedBundle} to skip parsing again) to its plain
+ * document (metadata removed, order kept). Every check is made either way.
  * Throws E_PARSE, E_NOT_SOPS, E_NO_IDENTITY, E_DECRYPT or E_MAC_MISMATCH; never partial output.
  */
-export async function decrypt(bytes: Uint8Array | string, opts: DecryptOptions): Promise<TreeMap> {
+export async function decrypt(bytes: Uint8Array | string | ParsedBundle, opts: DecryptOptions): Promise<TreeMap> {
   return (await open(bytes, opts)).document;
 }
 
@@ -210,7 +253,7 @@ export async function decrypt(bytes: Uint8Array | string, opts: DecryptOptions):
  * {@link decrypt} plus the metadata summary, the opening recipient, (with `profile`) phase timings
  * and (with `keepDataKey`) the data key, returned only after the MAC has been verified.
  */
-export async function decryptDetailed(bytes: Uint8Array | string, opts: DecryptOptions & { profile?: boolean; keepDataKey?: boolean }): Promise<DecryptResult> {
+export async function decryptDetailed(bytes: Uint8Array | string | ParsedBundle, opts: DecryptOptions & { profile?: boolean; keepDataKey?: boolean }): Promise<DecryptResult> {
   const opened = await open(bytes, opts);
   const result: DecryptResult = { document: opened.document, metadata: summarize(opened.metadata), openedBy: opened.openedBy };
   if (opts.profile) result.timings = opened.timings;
@@ -323,6 +366,7 @@ export async function updateRecipients(bytes: Uint8Array | string, opts: UpdateR
 
 /** YAML: edit only `sops.age` in the parsed Document, so values and comments stay as they were. */
 function replaceYamlAgeKeys(text: string, ageKeys: readonly AgeKeyEntry[]): string {
+  const { Document: YamlDocument, parseDocument } = yamlApi();
   const doc = parseDocument(text, { version: '1.2', schema: 'core', merge: false });
   const entries = ageKeys.map((k) => new Map([['recipient', k.recipient], ['enc', k.enc]]));
   doc.deleteIn(['sops', 'key_groups']);

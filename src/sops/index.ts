@@ -8,6 +8,8 @@ export {
   decryptDetailed,
   encrypt,
   inspect,
+  parseBundle,
+  ParsedBundle,
   serialize,
   updateRecipients,
   type DecryptOptions,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AppError, isAppError } from '../errors.js';
 import type { EngineName } from '../config/options.js';
-import { formatFromPath, inspect, decryptDetailed, type SopsMetadataSummary, type TreeMap } from '../sops/index.js';
+import { formatFromPath, parseBundle, decryptDetailed, type SopsMetadataSummary, type TreeMap } from '../sops/index.js';
 import { chooseEngine } from '../engine/select.js';
 import { createNativeEngine } from '../engine/native.js';
 import { createSopsCliEngine } from '../engine/sops-cli.js';
@@ -102,12 +102,14 @@ async function openBundle(
   deps: PipelineDeps,
 ): Promise<{ document: TreeMap; dataKey: Uint8Array | null; metadata: SopsMetadataSummary; lookup: IdentityLookup }> {
   const format = formatFromPath(plan.sourceAbs);
-  const metadata = inspect(bytes, { format, path: plan.sourceRel });
+  // parsed once: the metadata picks the engine, and the native engine decrypts the same parse
+  const parsed = parseBundle(bytes, { format, path: plan.sourceRel });
+  const metadata = parsed.metadata;
   const lookup = await deps.identities();
   if (lookup.identities.length === 0) throw noIdentityError(lookup.attempts, metadata.ageRecipients, [], { bundle: plan.sourceRel });
   const engine = await chooseEngine(plan.engine, metadata, {
-    // the data key comes back (after the MAC check) only to be pinned, below
-    native: createNativeEngine((b, o) => decryptDetailed(b, { ...o, keepDataKey: true })),
+    // the data key comes back (after the MAC check) only to be pinned, below; the parse is reused
+    native: createNativeEngine((_bytes, options) => decryptDetailed(parsed, { ...options, keepDataKey: true })),
     sops: () => createSopsCliEngine({ binary: deps.sopsBinary, env: deps.env, bundleKeys: metadata }),
   });
   try {

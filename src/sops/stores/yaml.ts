@@ -1,8 +1,8 @@
 /** The YAML store: a map document with a top-level `sops` key; written like sops (4-space indent). */
-import { Document, isMap, isScalar, Scalar as YamlScalar } from 'yaml';
 import { AppError } from '../../errors.js';
 import type { PlainValue } from '../flatten.js';
 import { treeToPlain } from '../metadata.js';
+import { yamlApi } from '../yaml-api.js';
 import { isTreeMap, type TreeMap, type TreeValue } from '../tree.js';
 import { parseError } from './errors.js';
 import type { ParsedFile, Store } from './types.js';
@@ -48,6 +48,7 @@ function plainToYaml(value: PlainValue): unknown {
 }
 
 function render(root: Map<string, unknown>): string {
+  const { Document, isMap, isScalar, Scalar: YamlScalar } = yamlApi();
   const doc = new Document(root, { version: '1.2' });
   const sops = doc.get('sops', true);
   if (isMap(sops)) {
@@ -71,6 +72,6 @@ export const yamlStore: Store = {
   },
   emitPlain(document) {
     if (document.size === 0) return Buffer.from('{}\n');
-    return Buffer.from(new Document(toYamlValue(document), { version: '1.2' }).toString(STRINGIFY));
+    return Buffer.from(new (yamlApi().Document)(toYamlValue(document), { version: '1.2' }).toString(STRINGIFY));
   },
 };
