@@ -11,8 +11,7 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
-import { parseDocument } from 'yaml';
+import type { ErrorObject } from 'ajv';
 import { AppError, sanitizeForMessage } from '../errors.js';
 
 /** The resolved user configuration (frozen). */
@@ -52,11 +51,15 @@ export function userConfigPath(env: Env): string {
   return path.join(base, 'mcp-secrets', 'config.yaml');
 }
 
-let validator: ReturnType<Ajv['compile']> | null = null;
+let validator: Promise<(value: unknown) => ErrorObject[]> | null = null;
 
-function validate(value: unknown): ErrorObject[] {
-  validator ??= new Ajv({ allErrors: true, strict: true }).compile(USER_CONFIG_SCHEMA);
-  return validator(value) ? [] : [...(validator.errors ?? [])];
+/** ajv loads only when a user has a config file: a plain `sync` pays nothing for it. */
+function validate(value: unknown): Promise<ErrorObject[]> {
+  validator ??= import('ajv').then(({ Ajv }) => {
+    const check = new Ajv({ allErrors: true, strict: true }).compile(USER_CONFIG_SCHEMA);
+    return (v: unknown) => (check(v) ? [] : [...(check.errors ?? [])]);
+  });
+  return validator.then((check) => check(value));
 }
 
 function describeSchemaError(e: ErrorObject): string {
@@ -98,7 +101,8 @@ async function readSmallFile(file: string): Promise<Buffer | null> {
 }
 
 /** Parses and validates config.yaml text. Exported for tests; {@link loadUserConfig} reads the file. */
-export function parseUserConfig(text: string, file: string): UserConfig {
+export async function parseUserConfig(text: string, file: string): Promise<UserConfig> {
+  const { parseDocument } = await import('yaml');
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   const first = doc.errors[0];
   if (first !== undefined) {
@@ -110,7 +114,7 @@ export function parseUserConfig(text: string, file: string): UserConfig {
   } catch {
     throw new AppError('E_PARSE', `${file}: YAML aliases are not allowed here`, { hint: 'write the values out' });
   }
-  const errors = validate(value);
+  const errors = await validate(value);
   if (errors.length > 0) {
     throw new AppError('E_PARSE', `${file}: ${errors.slice(0, 3).map(describeSchemaError).join('; ')}`, {
       hint: 'the user config knows `version: 1` and `allowNames: [NAME, …]` (see docs/security.md, "Trust in the bundle")',

@@ -35,7 +35,7 @@ test('reads allowNames from the user config file', async (t) => {
   t.true(Object.isFrozen(config));
 });
 
-test('refuses unknown settings, bad names and bad YAML with the file and the key named', (t) => {
+test('refuses unknown settings, bad names and bad YAML with the file and the key named', async (t) => {
   const cases: [string, RegExp][] = [
     ['allowName: [NODE_OPTIONS]\n', /unknown setting "allowName"/],
     ['allowNames: [node_options]\n', /allowNames\.0: an entry name is upper-case/],
@@ -47,7 +47,7 @@ test('refuses unknown settings, bad names and bad YAML with the file and the key
     ['- just\n- a list\n', /the top level/],
   ];
   for (const [text, pattern] of cases) {
-    const error = t.throws(() => parseUserConfig(text, '/cfg/config.yaml'), { instanceOf: AppError }, text);
+    const error = await t.throwsAsync(parseUserConfig(text, '/cfg/config.yaml'), { instanceOf: AppError }, text);
     t.is(error?.code, 'E_PARSE', text);
     t.true(error?.message.startsWith('/cfg/config.yaml: '), error?.message);
     t.regex(error?.message ?? '', pattern);
