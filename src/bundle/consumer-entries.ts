@@ -77,3 +77,17 @@ export async function openForConsumer(plan: SyncPlan, deps: OpenDeps, wantsProfi
   const profiles = wantsProfiles ? (await trustedRepoConfig(plan.repo, plan.home)).profiles : {};
   return { entries: opened.entries, profiles };
 }
+
+/**
+ * `sync --accept-config`: records the repo's current `.mcp-secrets.yaml` as accepted on this
+ * machine. Returns the file and what it widened (empty when nothing), or null when the repo has none.
+ *
+ * @throws AppError `E_PARSE` for an invalid config (an invalid file is never accepted).
+ */
+export async function acceptRepoConfig(repo: string, home: string): Promise<{ file: string; widening: string[] } | null> {
+  const config = await loadRepoConfig(repo, readRepoConfigText);
+  if (config.file === null) return null;
+  const standing = await checkConfigGrant(home, { ...config, file: config.file });
+  if (standing.verdict !== 'known') await acceptConfigGrant(home, config.file, standing.grant);
+  return { file: config.file, widening: standing.verdict === 'widened' ? standing.widening : [] };
+}

@@ -73,7 +73,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         strict: true,
       });
     } catch (error) {
-      throw new AppError('E_USAGE', `mcp-secrets ${name}: ${(error as Error).message}`, {
+      // `run node -e …`: the command's own flags were read as ours because `--` is missing
+      const why = command.passThrough && dashDash === -1 ? '`--` is required before the command' : (error as Error).message;
+      throw new AppError('E_USAGE', `mcp-secrets ${name}: ${why}`, {
         hint: `usage: mcp-secrets ${command.usage}`,
       });
     }
