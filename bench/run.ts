@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: every benchmark, results in bench/results/*.json and *.md.
- * `npm run bench -- engine` (or startup, sync, daemon) runs one. `--quick` shortens the slow parts.
+ * `npm run bench -- engine` (or startup, sync, daemon, run) runs one. `--quick` shortens the slow parts.
  */
 import { runAndWriteEngineBench, toMarkdown } from './engine.js';
 import { runSyncBench } from './sync.js';
 import { runDaemonBench } from './daemon.js';
 import { runStartupBench } from './startup.js';
+import { runConsumerBench } from './consumer-run.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -16,3 +17,4 @@ if (want('engine')) console.log(toMarkdown(await runAndWriteEngineBench(quick ? 
 if (want('startup')) console.log('startup', JSON.stringify(await runStartupBench(quick ? { runs: 5 } : {}), null, 1));
 if (want('sync')) console.log('sync', JSON.stringify(await runSyncBench(quick ? { runs: 5 } : {}), null, 1));
 if (want('daemon')) console.log('daemon', JSON.stringify(await runDaemonBench(quick ? { checkouts: 10, idleSeconds: 5, statusRuns: 5 } : {}), null, 1));
+if (want('run')) console.log('run', JSON.stringify(await runConsumerBench(quick ? { runs: 5 } : {}), null, 1));

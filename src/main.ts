@@ -8,6 +8,7 @@
  * evidence) and exits with its own code, never with a stack or a stray 1 ("not fresh").
  * `--watch` commands exist only to print, so a closed stdout ends them at once with 0.
  */
+import { isatty } from 'node:tty';
 import { EXIT } from './errors.js';
 import { enableCompileCache } from './compile-cache.js';
 
@@ -16,7 +17,9 @@ enableCompileCache();
 const { runCli } = await import('./cli/run.js');
 
 const closed = { stdout: false, stderr: false };
-const watching = process.argv.slice(2).includes('--watch');
+// only our own flags count: after `--` the words are another program's (`run -- CMD --watch`)
+const ownArgs = process.argv.slice(2);
+const watching = (ownArgs.includes('--') ? ownArgs.slice(0, ownArgs.indexOf('--')) : ownArgs).includes('--watch');
 
 function onStreamError(name: keyof typeof closed) {
   return (error: NodeJS.ErrnoException): void => {
@@ -33,7 +36,13 @@ const code = await runCli(process.argv.slice(2), {
   stderr: (s) => void (closed.stderr || process.stderr.write(s)),
   env: process.env,
   cwd: process.cwd(),
-  stdin: process.stdin,
+  // read lazily: see stdinIsTTY
+  get stdin() {
+    return process.stdin;
+  },
   stdoutIsTTY: Boolean(process.stdout.isTTY),
+  // tty.isatty, not process.stdin.isTTY: touching process.stdin opens a stream on fd 0, which
+  // `run` hands untouched to its child
+  stdinIsTTY: isatty(0),
 });
 process.exitCode = code;

@@ -7,7 +7,11 @@ import { parseArgs } from 'node:util';
 import { AppError, EXIT, exitCodeFor, isAppError } from '../errors.js';
 import { COMMON_OPTIONS, type CliIo, type Command } from './types.js';
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }> }> = {
+/**
+ * `stdoutIsTheChilds`: the command's stdout belongs to a program it starts (`run`: an MCP stdio
+ * server speaks JSON-RPC on it), so nothing of ours goes there, not even `--json` errors or help.
+ */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default: Command }>; stdoutIsTheChilds?: boolean }> = {
   sync: { summary: 'decrypt the bundle and publish both outputs, once', load: () => import('./sync.js') },
   daemon: { summary: 'watch the bundle, keep the outputs fresh, serve status over IPC', load: () => import('./daemon.js') },
   status: { summary: "ask the daemon how fresh the outputs are", load: () => import('./status.js') },
@@ -19,6 +23,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ default:
   doctor: { summary: 'check this machine and explain each problem', load: () => import('./doctor.js') },
   decrypt: { summary: 'print the decrypted document (like sops -d)', load: () => import('./decrypt.js') },
   demo: { summary: 'a self-contained run on a generated sample repo', load: () => import('./demo.js') },
+  run: { summary: 'start a command with selected entries in its environment (no file)', load: () => import('./run-command.js'), stdoutIsTheChilds: true },
 };
 
 function usage(): string {
@@ -52,24 +57,30 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr(`mcp-secrets: unknown command "${name.slice(0, 40)}"\n\n${usage()}`);
     return EXIT.USAGE;
   }
-  const wantsJson = rest.includes('--json');
+  // Words after `--` are another program's (run -- CMD --json): never read as ours.
+  const dashDash = rest.indexOf('--');
+  const own = dashDash === -1 ? rest : rest.slice(0, dashDash);
+  const wantsJson = own.includes('--json') && entry.stdoutIsTheChilds !== true;
+  const out = entry.stdoutIsTheChilds ? io.stderr : io.stdout;
   try {
     const command = (await entry.load()).default;
     let parsed;
     try {
       parsed = parseArgs({
-        args: [...rest],
+        args: command.passThrough ? [...own] : [...rest],
         options: { ...COMMON_OPTIONS, ...command.options },
         allowPositionals: true,
         strict: true,
       });
     } catch (error) {
-      throw new AppError('E_USAGE', `mcp-secrets ${name}: ${(error as Error).message}`, {
+      // `run node -e …`: the command's own flags were read as ours because `--` is missing
+      const why = command.passThrough && dashDash === -1 ? '`--` is required before the command' : (error as Error).message;
+      throw new AppError('E_USAGE', `mcp-secrets ${name}: ${why}`, {
         hint: `usage: mcp-secrets ${command.usage}`,
       });
     }
     if (parsed.values.help) {
-      io.stdout(`usage: mcp-secrets ${command.usage}\n`);
+      out(`usage: mcp-secrets ${command.usage}\n`);
       return EXIT.OK;
     }
     if (parsed.positionals.length > (command.maxPositionals ?? 0)) {
@@ -77,7 +88,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         hint: `usage: mcp-secrets ${command.usage}`,
       });
     }
-    return await command.run({ values: parsed.values, positionals: parsed.positionals }, io);
+    const passThrough = command.passThrough ? (dashDash === -1 ? null : rest.slice(dashDash + 1)) : undefined;
+    return await command.run({ values: parsed.values, positionals: parsed.positionals, passThrough }, io);
   } catch (error) {
     return reportError(error, io, wantsJson);
   }

@@ -14,9 +14,10 @@ import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = {
   usage:
-    'sync [--repo DIR] [--source PATH] [--home DIR] [--engine auto|native|sops] [--json] [--no-cache-identity] [--skip-without-identity] [--accept-data-key] [--daemon]',
+    'sync [--repo DIR] [--source PATH] [--home DIR] [--engine auto|native|sops] [--json] [--no-cache-identity] [--skip-without-identity] [--accept-data-key] [--accept-config] [--daemon]',
   options: {
     'accept-data-key': { type: 'boolean' },
+    'accept-config': { type: 'boolean' },
     'no-cache-identity': { type: 'boolean' },
     'skip-without-identity': { type: 'boolean' },
     daemon: { type: 'boolean' },
@@ -27,6 +28,7 @@ export default command;
 
 export async function runSync(input: CommandInput, io: CliIo): Promise<number> {
   const options = resolveCommonOptions(input.values, io.env, io.cwd);
+  if (input.values['accept-config'] === true) await acceptConfig(options, io);
   if (input.values.daemon === true) return syncThroughDaemon(options.socket, options.json, io);
   // one writer per home: while a daemon holds it, that daemon syncs (writing beside it would race it)
   const holder = await liveHomeLockHolder(options.home);
@@ -54,6 +56,19 @@ export async function runSync(input: CommandInput, io: CliIo): Promise<number> {
   const result = await runPipeline(plan, { identities, env: io.env, acceptDataKey: input.values['accept-data-key'] === true });
   io.stdout(options.json ? JSON.stringify(syncJson(result), null, 2) + '\n' : summary(result, plan.sourceRel));
   return EXIT.OK;
+}
+
+/**
+ * `--accept-config`: the repo's `.mcp-secrets.yaml` as it is now becomes the accepted one (what
+ * `run --profile` checks). Reported on stderr, so stdout stays the sync's own summary or JSON.
+ */
+async function acceptConfig(options: ReturnType<typeof resolveCommonOptions>, io: CliIo): Promise<void> {
+  const { acceptRepoConfig } = await import('../bundle/consumer-entries.js');
+  const repo = await resolveRepo({ repoFlag: options.repoFlag, cwd: io.cwd, source: options.source });
+  const accepted = await acceptRepoConfig(repo, options.home);
+  if (accepted === null) io.stderr(`mcp-secrets: ${oneLine(repo)} has no .mcp-secrets.yaml: no repo config to accept\n`);
+  else if (accepted.widening.length === 0) io.stderr(`mcp-secrets: ${oneLine(accepted.file)} is accepted (nothing new in it)\n`);
+  else io.stderr(`mcp-secrets: accepted ${oneLine(accepted.file)}:\n${accepted.widening.map((w) => `  - ${oneLine(w)}\n`).join('')}`);
 }
 
 /** The JSON form of a sync result: everything but the values and the outputs' digests (of plaintext). */

@@ -7,6 +7,8 @@ export interface CliIo {
   cwd: string;
   stdin: NodeJS.ReadableStream;
   stdoutIsTTY: boolean;
+  /** Whether stdin is a terminal (`run` then leaves terminal signals to the terminal). */
+  stdinIsTTY?: boolean;
 }
 
 export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
@@ -14,6 +16,11 @@ export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?
 export interface CommandInput {
   values: Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
   positionals: readonly string[];
+  /**
+   * For commands with `passThrough`: everything after the first `--`, untouched (null when there
+   * was no `--`). Such commands never see those words as their own flags.
+   */
+  passThrough?: readonly string[] | null;
 }
 
 export interface Command {
@@ -23,6 +30,8 @@ export interface Command {
   options: Readonly<Record<string, OptionSpec>>;
   /** Maximum number of positional arguments (default 0). */
   maxPositionals?: number;
+  /** The words after `--` belong to another program (`run -- CMD ARG…`): see {@link CommandInput.passThrough}. */
+  passThrough?: boolean;
   run(input: CommandInput, io: CliIo): Promise<number>;
 }
 

@@ -5,7 +5,7 @@
  */
 import { openKeychain } from './keychain/index.js';
 import { resolveIdentities } from './resolve.js';
-import type { IdentityLookup } from '../sync/pipeline.js';
+import type { IdentityLookup } from '../bundle/open.js';
 
 export interface LookupOptions {
   env: Readonly<Record<string, string | undefined>>;

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { AppError } from '../errors.js';
 import { publish } from '../publish/publisher.js';
 import { TRUST_FILE } from '../publish/home-names.js';
+import { isConfigGrant, type ConfigGrant } from '../config/config-trust.js';
 
 export { TRUST_FILE };
 
@@ -39,11 +40,14 @@ export type DataKeyVerdict =
   /** A key was pinned for this path and this one is not among the accepted ones. */
   | 'changed';
 
-interface TrustFileData {
+/** The trust file's content. Exported for the other trust records kept in it (config-grants.ts). */
+export interface TrustFileData {
   kind: 'mcp-secrets-trust';
   version: 1;
   /** Absolute bundle path → accepted data key digests, oldest first. */
   dataKeys: Record<string, string[]>;
+  /** Absolute `.mcp-secrets.yaml` path → the grant accepted for it (names, globs, providers; never values). */
+  configs: Record<string, ConfigGrant>;
 }
 
 /** The pin digest of a data key: hex sha256 of a fixed label and the key. */
@@ -57,7 +61,12 @@ function corrupt(file: string, why: string): AppError {
   });
 }
 
-async function readTrustFile(home: string): Promise<TrustFileData | null> {
+/**
+ * The trust file of `home`, or null when there is none yet.
+ *
+ * @throws AppError `E_PARSE` (corrupt), `E_INSECURE_PATH` (symlink, writable by others), `E_WRITE` (unreadable).
+ */
+export async function readTrustFile(home: string): Promise<TrustFileData | null> {
   const file = path.join(home, TRUST_FILE);
   let handle;
   try {
@@ -100,7 +109,31 @@ function checkShape(data: unknown, file: string): TrustFileData {
     if (!Array.isArray(digests) || !digests.every((x) => typeof x === 'string' && /^[0-9a-f]{64}$/.test(x))) throw corrupt(file, 'a digest list is malformed');
     dataKeys[bundle] = digests;
   }
-  return { kind: 'mcp-secrets-trust', version: 1, dataKeys };
+  // absent in files written before config consent existed
+  const configs: Record<string, ConfigGrant> = Object.create(null) as Record<string, ConfigGrant>;
+  if (d.configs !== undefined) {
+    if (typeof d.configs !== 'object' || d.configs === null || Array.isArray(d.configs)) throw corrupt(file, 'configs is not an object');
+    for (const [config, grant] of Object.entries(d.configs)) {
+      if (!isConfigGrant(grant)) throw corrupt(file, 'a config grant is malformed');
+      configs[config] = grant;
+    }
+  }
+  return { kind: 'mcp-secrets-trust', version: 1, dataKeys, configs };
+}
+
+/** An empty trust record, for a home that has none yet. */
+export function emptyTrust(): TrustFileData {
+  return { kind: 'mcp-secrets-trust', version: 1, dataKeys: {}, configs: {} };
+}
+
+/** The trust file's bytes (fixed key order, so equal trust gives byte-equal files). */
+function trustBytes(trust: TrustFileData): Uint8Array {
+  return Buffer.from(JSON.stringify({ kind: trust.kind, version: trust.version, dataKeys: { ...trust.dataKeys }, configs: { ...trust.configs } }, null, 2) + '\n', 'utf8');
+}
+
+/** Writes the whole trust file atomically, 0600, through the publisher. */
+export async function writeTrustFile(home: string, trust: TrustFileData): Promise<void> {
+  await publish(home, [{ name: TRUST_FILE, bytes: trustBytes(trust) }]);
 }
 
 /**
@@ -130,11 +163,11 @@ export async function checkDataKey(home: string, bundlePath: string, digest: str
  */
 export async function trustFileWithKey(home: string, bundlePath: string, digest: string): Promise<Uint8Array | null> {
   if (!/^[0-9a-f]{64}$/.test(digest)) throw new TypeError('acceptDataKey: not a data key digest');
-  const trust = (await readTrustFile(home)) ?? { kind: 'mcp-secrets-trust', version: 1, dataKeys: {} };
+  const trust = (await readTrustFile(home)) ?? emptyTrust();
   const accepted = trust.dataKeys[bundlePath] ?? [];
   if (accepted.includes(digest)) return null;
   trust.dataKeys[bundlePath] = [...accepted, digest].slice(-MAX_KEYS_PER_BUNDLE);
-  return Buffer.from(JSON.stringify({ kind: trust.kind, version: trust.version, dataKeys: { ...trust.dataKeys } }, null, 2) + '\n', 'utf8');
+  return trustBytes(trust);
 }
 
 export async function acceptDataKey(home: string, bundlePath: string, digest: string): Promise<void> {
