@@ -11,7 +11,7 @@
  * to whom, which is why a widening of it needs the user's consent (see `config-trust.ts`).
  */
 import path from 'node:path';
-import { isMap, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import type { Document, Node as YamlNode } from 'yaml';
 import { AppError, sanitizeForMessage } from '../errors.js';
 import type { Profile } from '../consumers/select.js';
 import { isStateName } from '../publish/home-names.js';
@@ -61,7 +61,7 @@ interface ConfigProblem {
   message: string;
 }
 
-function lineOf(doc: ReturnType<typeof parseDocument>, counter: LineCounter, keyPath: (string | number)[]): number | null {
+function lineOf(doc: Document, counter: { linePos(offset: number): { line: number } }, keyPath: (string | number)[]): number | null {
   // The deepest node that exists on the path: an error about a missing key points at its parent.
   for (let depth = keyPath.length; depth >= 0; depth--) {
     const node = doc.getIn(keyPath.slice(0, depth), true) as YamlNode | undefined;
@@ -104,6 +104,8 @@ function schemaValidator(): NonNullable<typeof validatorPromise> {
  * @throws AppError `E_PARSE` naming the file, line and key path of each problem (up to ten).
  */
 export async function parseRepoConfig(text: string, file: string): Promise<RepoConfig> {
+  // yaml's Document API loads only when a repo has a config: `run` and `sync` without one skip it
+  const { isMap, LineCounter, parseDocument } = await import('yaml');
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
