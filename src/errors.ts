@@ -28,6 +28,8 @@ export const ERROR_CODES = [
   'E_ALREADY_RUNNING',
   'E_UNTRUSTED',
   'E_FORBIDDEN_NAME',
+  /** A bug: exit 2, with where to report it. */
+  'E_INTERNAL',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -61,6 +63,15 @@ export class AppError extends Error {
   toJSON(): { code: ErrorCode; message: string; hint?: string } {
     return this.hint ? { code: this.code, message: this.message, hint: this.hint } : { code: this.code, message: this.message };
   }
+}
+
+/** Where a bug is reported: named by every E_INTERNAL message. */
+export const REPORT_BUGS = 'a bug: please report it with the daemon log (~/.mcp/logs/daemon.log) and the command you ran';
+
+/** Any error as an AppError: ours as they are, anything else (a bug) as E_INTERNAL. */
+export function asAppError(error: unknown): AppError {
+  if (isAppError(error)) return error;
+  return new AppError('E_INTERNAL', `internal error (${REPORT_BUGS})`, { cause: error });
 }
 
 export function isAppError(value: unknown): value is AppError {
@@ -101,4 +112,17 @@ export function sanitizeForMessage(text: string, maxLength = 200): string {
   // eslint-disable-next-line no-control-regex
   const escaped = masked.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return escaped.length > maxLength ? `${escaped.slice(0, maxLength)}…` : escaped;
+}
+
+/** Daemon states that mean "failed" rather than "not fresh yet" (DESIGN.md "Status document"). */
+const FAILED_STATES: ReadonlySet<string> = new Set(['error', 'conflict', 'locked', 'missing']);
+
+/**
+ * The exit code for a daemon's status, the same for every command that reports one (`status`,
+ * `status --check`, `sync` through the daemon): 0 fresh, 1 not fresh yet (starting, syncing,
+ * stale), 2 a failed state (error, conflict, locked, missing).
+ */
+export function exitCodeForState(status: { state: string; fresh: boolean }): number {
+  if (FAILED_STATES.has(status.state)) return EXIT.FAILED;
+  return status.fresh ? EXIT.OK : EXIT.NOT_FRESH;
 }

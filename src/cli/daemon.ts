@@ -8,7 +8,7 @@ import { resolveCommonOptions } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
 import { identityLookup } from '../identity/lookup.js';
 import { startDaemon } from '../daemon/run.js';
-import { reportError } from './run.js';
+import { reportError } from './report.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = {

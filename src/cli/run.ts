@@ -4,7 +4,8 @@
  * that `status` and `tray` do not load the daemon's dependencies.
  */
 import { parseArgs } from 'node:util';
-import { AppError, EXIT, exitCodeFor, isAppError } from '../errors.js';
+import { AppError, EXIT } from '../errors.js';
+import { reportError } from './report.js';
 import { COMMON_OPTIONS, type CliIo, type Command } from './types.js';
 
 /**
@@ -93,17 +94,4 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     return reportError(error, io, wantsJson);
   }
-}
-
-/** Prints an error the contract's way and returns its exit code. Errors without a code are bugs: print the stack. */
-export function reportError(error: unknown, io: CliIo, json: boolean): number {
-  if (isAppError(error)) {
-    if (json) io.stdout(JSON.stringify({ error: error.toJSON() }) + '\n');
-    else io.stderr(`mcp-secrets: ${error.code}: ${error.describe()}\n`);
-    return exitCodeFor(error);
-  }
-  const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  if (json) io.stdout(JSON.stringify({ error: { code: 'E_INTERNAL', message: 'internal error (a bug): see stderr' } }) + '\n');
-  io.stderr(`mcp-secrets: internal error (a bug, please report it):\n${stack}\n`);
-  return EXIT.FAILED;
 }

@@ -3,7 +3,7 @@
  * document; `--check [--max-age 10m]` answers by exit code alone; `--ack` clears the notices.
  * Fast path: loads only the client, never the daemon's dependencies.
  */
-import { AppError, EXIT } from '../errors.js';
+import { AppError, EXIT, exitCodeForState } from '../errors.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { ack, getStatus } from '../ipc/client.js';
 import type { StatusDocument } from '../ipc/status.js';
@@ -26,12 +26,10 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * UNIT_MS[m[2]!]!;
 }
 
-const FAILED_STATES = new Set(['error', 'conflict', 'locked', 'missing']);
-
 /** The exit code `--check` answers with (DESIGN.md "Commands"). */
 export function checkExitCode(status: StatusDocument, maxAgeMs: number | null, now: Date): number {
-  if (FAILED_STATES.has(status.state)) return EXIT.FAILED;
-  if (!status.fresh) return EXIT.NOT_FRESH;
+  const code = exitCodeForState(status);
+  if (code !== EXIT.OK) return code;
   if (maxAgeMs !== null) {
     const at = status.lastSync ? Date.parse(status.lastSync.at) : NaN;
     if (!Number.isFinite(at) || now.getTime() - at > maxAgeMs) return EXIT.NOT_FRESH;
@@ -86,5 +84,5 @@ export async function runStatus(input: CommandInput, io: CliIo): Promise<number>
   }
   const status = input.values.ack === true ? await ack(client) : await getStatus(client);
   io.stdout(options.json ? JSON.stringify(status, null, 2) + '\n' : humanStatus(status, new Date()));
-  return FAILED_STATES.has(status.state) ? EXIT.FAILED : status.fresh ? EXIT.OK : EXIT.NOT_FRESH;
+  return exitCodeForState(status);
 }

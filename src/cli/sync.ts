@@ -2,7 +2,7 @@
  * `mcp-secrets sync`: the one-shot replacement for the runbook's `make secrets-sync`.
  * Prints a one-screen summary (never a value); `--json` prints the same as JSON.
  */
-import { AppError, EXIT, isAppError } from '../errors.js';
+import { AppError, EXIT, exitCodeForState, isAppError } from '../errors.js';
 import { oneLine } from '../escape.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
@@ -120,5 +120,5 @@ async function syncThroughDaemon(socketPath: string, json: boolean, io: CliIo): 
   const status = await sync({ socketPath, timeoutMs: 60_000 });
   if (json) io.stdout(JSON.stringify(status, null, 2) + '\n');
   else io.stdout(`${oneLine(`mcp-secrets: the daemon synced: state ${status.state}${status.lastSync?.error ? ` (${status.lastSync.error.code}: ${status.lastSync.error.message})` : ''}`)}\n`);
-  return status.state === 'fresh' ? EXIT.OK : status.state === 'stale' || status.state === 'syncing' ? EXIT.NOT_FRESH : EXIT.FAILED;
+  return exitCodeForState(status);
 }

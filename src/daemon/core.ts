@@ -10,7 +10,7 @@
  * Every field of the status describes the same moment: no `fresh` beside a failed last sync, no
  * commit beside bytes it did not produce, no recipient of an identity that is gone.
  */
-import { AppError, isAppError } from '../errors.js';
+import { AppError, isAppError, asAppError } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
   PROTOCOL_VERSION,
@@ -262,7 +262,7 @@ export class DaemonCore {
       this.setState('fresh');
     } catch (error) {
       this.syncCount++;
-      const appError = isAppError(error) ? error : new AppError('E_WRITE', 'sync failed unexpectedly (a bug): see the daemon log');
+      const appError = asAppError(error);
       if (!isAppError(error)) this.deps.logger.error('unexpected sync failure', { error: error instanceof Error ? error.stack : String(error) });
       if (appError.code === 'E_SOURCE_MISSING') this.sourceExists = false;
       if (STATE_FOR_CODE[appError.code] === 'locked') this.identity = this.identityAfterFailure(appError);

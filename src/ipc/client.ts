@@ -70,10 +70,12 @@ function ownerOf(file: string): number | null {
 
 /**
  * An error reply as an AppError: the daemon's code when it is one of ours (a failed `sync` keeps
- * E_DECRYPT…), E_USAGE otherwise. The daemon's message is escaped and capped before it is shown.
+ * E_DECRYPT…, a daemon bug is E_INTERNAL), E_INTERNAL for a code we do not know (a daemon of
+ * another version, or a bug: never exit 64, which would blame the user). The daemon's message is
+ * escaped and capped before it is shown.
  */
 function refused(type: string, data: Reply['data']): AppError {
-  const code: ErrorCode = (ERROR_CODES as readonly string[]).includes(String(data.code)) ? (data.code as ErrorCode) : 'E_USAGE';
+  const code: ErrorCode = (ERROR_CODES as readonly string[]).includes(String(data.code)) ? (data.code as ErrorCode) : 'E_INTERNAL';
   const shownCode = sanitizeForMessage(String(data.code ?? 'error'), 40);
   return new AppError(code, `the daemon refused "${type}": ${shownCode}: ${sanitizeForMessage(String(data.message ?? ''))}`, {
     hint: code === 'E_USAGE' ? 'check the request (docs/ipc-protocol.md); see the daemon log' : 'see `mcp-secrets status` and the daemon log',
