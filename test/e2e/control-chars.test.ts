@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { daemonFixture, sampleBundle } from '../helpers/daemon.js';
 import { eventually, runCli } from '../helpers/e2e.js';
-import { keyringTests, keyringUnavailable, startKeyringSession, type KeyringSession } from '../helpers/keyring.js';
+import { keyringTests, usePrivateKeyring } from '../helpers/keyring.js';
 import { openKeychainStore } from '../../src/identity/keychain/index.js';
 
 /** The default backend, as the CLI under test uses it. */
@@ -27,15 +27,8 @@ function assertClean(t: ExecutionContext, text: string, what: string): void {
 }
 
 const keyringTest = await keyringTests();
-let session: KeyringSession | null = null;
-test.before(async () => {
-  if ((await keyringUnavailable()) !== null) return;
-  session = await startKeyringSession('unlocked');
-  process.env.DBUS_SESSION_BUS_ADDRESS = session.env.DBUS_SESSION_BUS_ADDRESS;
-});
-test.after.always(async () => {
-  await session?.stop();
-});
+// a private keyring whose bus this process and the children it starts share
+usePrivateKeyring(test);
 
 test.serial('a version with escape codes and a newline in the bundle is printed escaped by sync and logged escaped by the daemon', async (t) => {
   const d = await daemonFixture(t);

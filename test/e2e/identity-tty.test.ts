@@ -8,7 +8,7 @@ import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { ExecutionContext } from 'ava';
-import { keyringTests, keyringUnavailable, startKeyringSession, type KeyringSession } from '../helpers/keyring.js';
+import { keyringTests, usePrivateKeyring } from '../helpers/keyring.js';
 import { CLI, eventually, isolatedEnv, tempDir } from '../helpers/e2e.js';
 import { openKeychainStore } from '../../src/identity/keychain/index.js';
 
@@ -18,17 +18,8 @@ import { newKey } from '../helpers/runbook.js';
 import test from 'ava';
 
 const keyringTest = await keyringTests();
-let session: KeyringSession | null = null;
-
-test.before(async () => {
-  if ((await keyringUnavailable()) !== null) return;
-  session = await startKeyringSession('unlocked');
-  // this process reads the keychain too, to check what the CLI stored
-  process.env.DBUS_SESSION_BUS_ADDRESS = session.env.DBUS_SESSION_BUS_ADDRESS;
-});
-test.after.always(async () => {
-  await session?.stop();
-});
+// a private keyring whose bus this process and the children it starts share
+const keyringSession = usePrivateKeyring(test);
 
 interface Pane {
   /** Everything the pane showed, history included, wrapped lines joined. */
@@ -81,7 +72,7 @@ function echoIsOn(screen: string): boolean {
 }
 
 function paneEnv(dir: string): Record<string, string> {
-  return isolatedEnv(dir, { ...session!.env }, { keychain: true });
+  return isolatedEnv(dir, { ...keyringSession()!.env }, { keychain: true });
 }
 
 keyringTest('a key pasted into `identity import` in a terminal is stored and never shown; Backspace and Ctrl-U edit the line', async (t) => {

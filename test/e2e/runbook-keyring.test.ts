@@ -6,7 +6,7 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { keyringTests, keyringUnavailable, startKeyringSession, type KeyringSession } from '../helpers/keyring.js';
+import { keyringTests, usePrivateKeyring } from '../helpers/keyring.js';
 import { daemonFixture, sampleBundle, type DaemonFixture } from '../helpers/daemon.js';
 import { eventually, git, runCli } from '../helpers/e2e.js';
 import { napiKeychain } from '../../src/identity/keychain/napi.js';
@@ -14,18 +14,8 @@ import { secretKeyIn } from '../helpers/runbook.js';
 import type { ExecutionContext } from 'ava';
 
 const keyringTest = await keyringTests();
-let session: KeyringSession | null = null;
-
-test.before(async () => {
-  if ((await keyringUnavailable()) !== null) return;
-  session = await startKeyringSession('unlocked');
-  // the daemon fixture passes this process's bus to its children when asked for a keychain
-  process.env.DBUS_SESSION_BUS_ADDRESS = session.env.DBUS_SESSION_BUS_ADDRESS;
-});
-
-test.after.always(async () => {
-  await session?.stop();
-});
+// a private keyring whose bus this process and the children it starts share
+usePrivateKeyring(test);
 
 function cli(d: DaemonFixture, args: string[], input?: string) {
   return runCli([...args, '--home', d.home, '--socket', d.socket], { env: d.env, cwd: d.repo, input });

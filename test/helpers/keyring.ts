@@ -187,3 +187,22 @@ export async function startKeyringSession(mode: KeyringMode = 'unlocked'): Promi
     },
   };
 }
+
+/**
+ * A private unlocked keyring for one test file: started before its tests, stopped after, and
+ * its bus put in this process's environment (so the file's own keychain reads, and the children
+ * it starts with the ambient bus, use it). Returns the session once started (null when the
+ * keyring is unavailable: `keyringTests()` then fails the tests).
+ */
+export function usePrivateKeyring(register: { before(fn: () => Promise<void>): void; after: { always(fn: () => Promise<void>): void } }): () => KeyringSession | null {
+  let session: KeyringSession | null = null;
+  register.before(async () => {
+    if ((await keyringUnavailable()) !== null) return;
+    session = await startKeyringSession('unlocked');
+    process.env.DBUS_SESSION_BUS_ADDRESS = session.env.DBUS_SESSION_BUS_ADDRESS;
+  });
+  register.after.always(async () => {
+    await session?.stop();
+  });
+  return () => session;
+}
