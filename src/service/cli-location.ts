@@ -10,7 +10,7 @@ import { AppError } from '../errors.js';
 
 export interface CliLocationContext {
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Default `os.tmpdir()`. */
+  /** Default: the temp dir `env` names (TMPDIR, TMP, TEMP), as `os.tmpdir()` reads it. */
   readonly tmpdir?: string;
   /** Default `os.homedir()` when HOME is unset. */
   readonly homedir?: string;
@@ -25,6 +25,13 @@ export function npmCacheDir(context: CliLocationContext): string {
   return path.join(context.env.HOME || context.homedir || os.homedir(), '.npm');
 }
 
+/** The system temp dir of the environment the command runs in (POSIX: TMPDIR, TMP, TEMP, else /tmp). */
+function tempDirOf(context: CliLocationContext): string {
+  if ((context.platform ?? process.platform) === 'win32') return os.tmpdir();
+  const named = context.env.TMPDIR || context.env.TMP || context.env.TEMP;
+  return named && path.isAbsolute(named) ? named : '/tmp';
+}
+
 function isInside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
@@ -35,7 +42,7 @@ export function ephemeralCliLocation(cliPath: string, context: CliLocationContex
   const full = path.resolve(cliPath);
   if (full.split(path.sep).includes('_npx')) return 'it is inside an npx cache (`_npx`)';
   if (isInside(full, npmCacheDir(context))) return `it is inside the npm cache (${npmCacheDir(context)})`;
-  const tmp = path.resolve(context.tmpdir ?? os.tmpdir());
+  const tmp = path.resolve(context.tmpdir ?? tempDirOf(context));
   if (isInside(full, tmp)) return `it is inside the system temp dir (${tmp})`;
   return null;
 }

@@ -151,7 +151,9 @@ test('during 100 checkouts, every console-secrets.json names only the commit who
     }
   })();
   for (let i = 0; i < 100; i++) await git(d.repo, ['checkout', '-q', i % 2 === 0 ? 'main' : 'b']);
-  const last = await d.waitFor((s) => s.state === 'fresh' && s.secretsVersion === 'v2', 'fresh on b at the end', 60_000);
+  // fresh on v2 can be seen while git's last HEAD write is still queued behind the sync that read
+  // the bundle: wait for the daemon to settle on b's commit (it must get there by itself)
+  const last = await d.waitFor((s) => s.state === 'fresh' && s.secretsVersion === 'v2' && s.source.commit === commitB, 'fresh on b at the end, naming b', 60_000);
   storming = false;
   await sampler;
   t.true(samples > 10, `${samples} samples`);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { daemonFixture, sampleBundle } from '../../helpers/daemon.js';
 import { eventually, runCli } from '../../helpers/e2e.js';
+import { TEST_TMPDIR } from './io.js';
 import { makeFakeServiceTools } from './fakes.js';
 
 const WORDS = pathToFileURL(fileURLToPath(new URL('../../unit/service/systemd-words.js', import.meta.url))).href;
@@ -33,7 +34,7 @@ test('install starts the service and prints the state its daemon answers with', 
   await mkdir(path.dirname(keyFile), { recursive: true, mode: 0o700 });
   await writeFile(keyFile, `${d.identity}\n`, { mode: 0o600 });
 
-  const env = { HOME: userHome, PATH: `${path.join(tools.dir, 'bin')}:${process.env.PATH ?? ''}`, FAKE_SERVICE_LOG: tools.log, FAKE_SERVICE_MODE: 'start', FAKE_SYSTEMD_WORDS: WORDS };
+  const env = { HOME: userHome, TMPDIR: TEST_TMPDIR, PATH: `${path.join(tools.dir, 'bin')}:${process.env.PATH ?? ''}`, FAKE_SERVICE_LOG: tools.log, FAKE_SERVICE_MODE: 'start', FAKE_SYSTEMD_WORDS: WORDS };
   const installed = await runCli(['service', 'install', '--repo', d.repo, '--home', d.home, '--socket', d.socket], { env, cwd: d.repo });
   const pid = Number(await readFile(`${tools.log}.pid`, 'utf8').catch(() => '0'));
   t.teardown(() => {
