@@ -20,6 +20,8 @@ import { resolveOutputs } from '../bundle/outputs.js';
 import { readRepoConfigText } from '../bundle/consumer-entries.js';
 import { DEFAULT_OUTPUTS, loadRepoConfig, REPO_CONFIG_FILE } from '../config/repo-config.js';
 import { acceptConfigGrant } from '../trust/config-grants.js';
+import { loadUserConfig } from '../config/user-config.js';
+import { HookRunner } from './hooks.js';
 import { ensureHome, removeStaleTemps } from '../publish/publisher.js';
 import { acquireHomeLock, type HomeLock } from '../publish/home-lock.js';
 import { LinkedCopies, verifyOutputsIntact } from '../publish/integrity.js';
@@ -80,6 +82,15 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   };
 
   const linkedCopies = new LinkedCopies();
+  // `core` is assigned below; hooks report only after a sync, long after it exists
+  let coreRef: DaemonCore | null = null;
+  const hookRunner = new HookRunner({
+    env: options.env,
+    now: () => new Date(),
+    logger: logger.child('hooks'),
+    hooks: async () => (await loadUserConfig(options.env)).hooks,
+    onOutcome: (outputPath, outcome) => coreRef?.noteHook(outputPath, outcome),
+  });
   const core = new DaemonCore({
     runSync: async () => {
       try {
@@ -105,7 +116,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     onLock: forgetIdentities,
     acceptDataKey: (bundlePath, digest) => acceptDataKey(common.home, bundlePath, digest),
     acceptConfig: (file, grant) => acceptConfigGrant(common.home, file, grant),
+    onSynced: (result, previous) => void hookRunner.synced(result, previous),
   });
+  coreRef = core;
 
   let server: IpcServer | null = null;
   let watcher: SourceWatcher | null = null;
