@@ -56,7 +56,7 @@ export async function trustedRepoConfig(repo: string, home: string): Promise<Rep
   // No file: no profiles, and nothing to consent to (the default outputs are today's).
   if (config.file === null) return config;
   const standing = await checkConfigGrant(home, { ...config, file: config.file });
-  if (standing.verdict === 'widened') throw configWidenedError(config.file, repo, standing.widening);
+  if (standing.verdict === 'widened') throw configWidenedError(config.file, repo, standing.widening, standing.grant);
   if (standing.verdict === 'first-use') await acceptConfigGrant(home, config.file, standing.grant);
   return config;
 }

@@ -13,7 +13,10 @@ import { keychainBackend, openKeychain, openKeychainStore } from '../identity/ke
 import { copyCommand, lookIntoOtherBackend, otherKeychainStore } from '../identity/keychain/other-backend.js';
 import { identityLookup } from '../identity/lookup.js';
 import { formatFromPath, inspect, decrypt } from '../sops/index.js';
-import { planFor, readBundle, OUTPUT_FILES, type IdentityLookup } from '../sync/pipeline.js';
+import { planFor, readBundle, type IdentityLookup } from '../sync/pipeline.js';
+import { readOutputsRecord } from '../bundle/outputs.js';
+import { readRepoConfigText } from '../bundle/consumer-entries.js';
+import { DEFAULT_OUTPUTS, loadRepoConfig } from '../config/repo-config.js';
 import { serviceLocations, serviceManagerFor } from '../service/platform.js';
 import os from 'node:os';
 import type { Command, CliIo, CommandInput } from './types.js';
@@ -136,7 +139,10 @@ async function checkModes(ctx: Context): Promise<Check[]> {
   else if (h.uid !== uid) checks.push(fail('home', `${home} is owned by uid ${h.uid}, not you`, `remove it or chown it to yourself`));
   else if (h.mode !== 0o700) checks.push(fail('home', `${home} has mode ${h.mode.toString(8)}, not 700`, `chmod 700 ${home}`));
   else checks.push(ok('home', `${home} is 700 and yours`));
-  for (const name of [OUTPUT_FILES.env, OUTPUT_FILES.console]) {
+  // every output the repo config lists, and every one this home still holds from earlier configs
+  const configured = ctx.repo ? await loadRepoConfig(ctx.repo, readRepoConfigText).then((c) => c.outputs, () => DEFAULT_OUTPUTS) : DEFAULT_OUTPUTS;
+  const held = await readOutputsRecord(home).catch(() => []);
+  for (const name of [...new Set([...configured.map((o) => o.file), ...held])]) {
     const file = path.join(home, name);
     const m = await modeOf(file);
     if (!m) checks.push(warn(`output:${name}`, `${file} is missing`, 'run `mcp-secrets sync`'));

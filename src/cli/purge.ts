@@ -2,17 +2,19 @@
  * `mcp-secrets purge`: incident response on one machine. In this order, so nothing comes back:
  * 1. a running daemon is told to enter `locked` (otherwise it would restore the outputs we delete):
  *    the one holding home's lock, whatever its socket, else the one on --socket;
- * 2. both outputs (and any temp left by a crash) are overwritten with zeros, fsynced and unlinked;
+ * 2. every output ever written to home (the defaults and those in the outputs record), and any
+ *    temp left by a crash, are overwritten with zeros, fsynced and unlinked; then the record;
  * 3. the identities cached in the OS keychain are forgotten (unless --keep-identity).
  * Prints what was removed; never a value.
  */
-import { open, lstat, unlink, readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, EXIT, isAppError } from '../errors.js';
 import { oneLine } from '../escape.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { openKeychain } from '../identity/keychain/index.js';
-import { OUTPUT_FILES } from '../sync/pipeline.js';
+import { DEFAULT_OUTPUT_NAMES, OUTPUTS_RECORD, readOutputsRecord } from '../bundle/outputs.js';
+import { wipeFile } from '../publish/remove.js';
 import { liveHomeLockHolder } from '../publish/home-lock.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
@@ -22,27 +24,6 @@ const command: Command = {
   run: runPurge,
 };
 export default command;
-
-/** Overwrite-then-unlink: on most filesystems this drops the plaintext blocks from the file's extent before it goes. */
-async function wipe(file: string): Promise<boolean> {
-  let info;
-  try {
-    info = await lstat(file);
-  } catch {
-    return false;
-  }
-  if (info.isFile() && info.size > 0) {
-    const handle = await open(file, 'r+');
-    try {
-      await handle.write(Buffer.alloc(info.size), 0, info.size, 0);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  }
-  await unlink(file);
-  return true;
-}
 
 export interface PurgeReport {
   daemon: 'locked' | 'not running';
@@ -73,13 +54,20 @@ export async function runPurge(input: CommandInput, io: CliIo): Promise<number> 
     }
   }
 
-  const candidates = [OUTPUT_FILES.env, OUTPUT_FILES.console].map((n) => path.join(options.home, n));
+  // an unreadable record still leaves the defaults to wipe; it is reported, never trusted
+  const held = await readOutputsRecord(options.home).catch((error: unknown) => {
+    report.warnings.push(`the outputs record could not be read (${error instanceof Error ? error.message : String(error)}): check ${options.home} for other outputs`);
+    return [] as string[];
+  });
+  const candidates = [...new Set([...DEFAULT_OUTPUT_NAMES, ...held])].map((n) => path.join(options.home, n));
   try {
     for (const name of await readdir(options.home)) if (name.startsWith('.mcp-secrets-tmp')) candidates.push(path.join(options.home, name));
   } catch {
     // no home: nothing to remove
   }
-  for (const file of candidates) if (await wipe(file)) report.removedFiles.push(file);
+  for (const file of candidates) if (await wipeFile(file)) report.removedFiles.push(file);
+  // the record lists names, not values: removed last, once what it names is gone
+  await wipeFile(path.join(options.home, OUTPUTS_RECORD));
 
   if (!report.keptIdentity) {
     const keychain = openKeychain({ env: io.env });

@@ -22,7 +22,26 @@ export interface UserConfig {
   readonly found: boolean;
   /** Entry names that are otherwise forbidden and that this user allows to be published. */
   readonly allowNames: readonly string[];
+  /** Change hooks by output file name (one path component in home), run by the daemon. */
+  readonly hooks: Readonly<Record<string, OutputHook>>;
 }
+
+/**
+ * What to do when the entries an output renders change (DESIGN.md "Consumers"): run an argv (no
+ * shell) or send a signal to the process named by a pid file. Exactly one of `run` / `pidFile`.
+ */
+export interface OutputHook {
+  readonly run?: readonly string[];
+  readonly pidFile?: string;
+  /** For `pidFile` (default SIGHUP). */
+  readonly signal: HookSignal;
+  /** A `run` hook still running after this is killed (default 30 s). */
+  readonly timeoutMs: number;
+}
+
+export const HOOK_SIGNALS = ['SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGTERM', 'SIGINT'] as const;
+export type HookSignal = (typeof HOOK_SIGNALS)[number];
+export const DEFAULT_HOOK_TIMEOUT_MS = 30_000;
 
 /** A config file is a few lines; anything bigger is not one. */
 export const MAX_USER_CONFIG_BYTES = 64 * 1024;
@@ -38,6 +57,21 @@ export const USER_CONFIG_SCHEMA = {
       maxItems: 256,
       uniqueItems: true,
       items: { type: 'string', pattern: '^[A-Z0-9_]{1,128}$' },
+    },
+    hooks: {
+      type: 'object',
+      maxProperties: 64,
+      propertyNames: { type: 'string', pattern: '^[^/\\\\\u0000]{1,255}$' },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          run: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'string', minLength: 1, maxLength: 4096 } },
+          pidFile: { type: 'string', minLength: 1, maxLength: 4096 },
+          signal: { enum: [...HOOK_SIGNALS] },
+          timeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 3600 },
+        },
+      },
     },
   },
 } as const;
@@ -64,7 +98,9 @@ function validate(value: unknown): Promise<ErrorObject[]> {
 
 function describeSchemaError(e: ErrorObject): string {
   const where = e.instancePath === '' ? 'the top level' : e.instancePath.slice(1).replace(/\//g, '.');
-  if (e.keyword === 'additionalProperties') return `${where}: unknown setting "${sanitizeForMessage(String(e.params.additionalProperty), 60)}" (known: version, allowNames)`;
+  if (e.keyword === 'additionalProperties') return `${where}: unknown setting "${sanitizeForMessage(String(e.params.additionalProperty), 60)}" (known: version, allowNames, hooks; a hook knows run, pidFile, signal, timeoutSeconds)`;
+  if (e.keyword === 'pattern' && e.instancePath.startsWith('/hooks')) return `${where}: a hook is keyed by an output's file name in home (no /)`;
+  if (e.keyword === 'propertyNames') return `${where}: a hook is keyed by an output's file name in home (no /)`;
   if (e.keyword === 'pattern') return `${where}: an entry name is upper-case letters, digits and _ (e.g. NODE_OPTIONS)`;
   if (e.keyword === 'const') return `${where}: must be 1`;
   return `${where}: ${e.message ?? e.keyword}`;
@@ -120,8 +156,25 @@ export async function parseUserConfig(text: string, file: string): Promise<UserC
       hint: 'the user config knows `version: 1` and `allowNames: [NAME, …]` (see docs/security.md, "Trust in the bundle")',
     });
   }
-  const allowNames = (value as { allowNames?: string[] }).allowNames ?? [];
-  return Object.freeze({ file, found: true, allowNames: Object.freeze([...allowNames]) });
+  const raw = value as { allowNames?: string[]; hooks?: Record<string, { run?: string[]; pidFile?: string; signal?: HookSignal; timeoutSeconds?: number }> };
+  const allowNames = raw.allowNames ?? [];
+  const hooks: Record<string, OutputHook> = Object.create(null) as Record<string, OutputHook>;
+  for (const [output, hook] of Object.entries(raw.hooks ?? {})) {
+    // exactly one action (a JSON Schema `oneOf` of `required` trips ajv's strict mode)
+    if ((hook.run === undefined) === (hook.pidFile === undefined)) {
+      throw new AppError('E_PARSE', `${file}: hooks.${sanitizeForMessage(output, 60)} needs exactly one of \`run: [argv…]\` or \`pidFile: PATH\``, { hint: 'e.g. `run: [systemctl, --user, restart, my-mcp]`' });
+    }
+    if (hook.pidFile !== undefined && !path.isAbsolute(hook.pidFile)) {
+      throw new AppError('E_PARSE', `${file}: hooks.${sanitizeForMessage(output, 60)}.pidFile must be an absolute path`, { hint: 'e.g. `pidFile: /run/user/1000/my-mcp.pid`' });
+    }
+    hooks[output] = Object.freeze({
+      ...(hook.run ? { run: Object.freeze([...hook.run]) } : {}),
+      ...(hook.pidFile ? { pidFile: hook.pidFile } : {}),
+      signal: hook.signal ?? 'SIGHUP',
+      timeoutMs: Math.round((hook.timeoutSeconds ?? DEFAULT_HOOK_TIMEOUT_MS / 1000) * 1000),
+    });
+  }
+  return Object.freeze({ file, found: true, allowNames: Object.freeze([...allowNames]), hooks: Object.freeze(hooks) });
 }
 
 /**
@@ -133,7 +186,7 @@ export async function parseUserConfig(text: string, file: string): Promise<UserC
 export async function loadUserConfig(env: Env): Promise<UserConfig> {
   const file = userConfigPath(env);
   const bytes = await readSmallFile(file);
-  if (bytes === null) return Object.freeze({ file, found: false, allowNames: Object.freeze([]) });
+  if (bytes === null) return Object.freeze({ file, found: false, allowNames: Object.freeze([]), hooks: Object.freeze({}) });
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);

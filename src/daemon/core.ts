@@ -19,14 +19,17 @@ import {
   type StatusNotice,
   type StatusLastSync,
   type StatusOutput,
+  type StatusHook,
   type StatusDaemonInfo,
   type StatusIdentity,
   type IdentitySource,
 } from '../ipc/status.js';
 import type { SyncSuccess } from '../sync/types.js';
 import { DataKeyChangedError } from '../trust/data-keys.js';
+import { ConfigWidenedError } from '../trust/config-grants.js';
+import type { ConfigGrant } from '../config/config-trust.js';
 import type { IntegrityReport, LinkedCopy } from '../publish/integrity.js';
-import { dataKeyNotice, linkedCopiesMessage, recipientsNotice } from './notices.js';
+import { configWidenedNotice, dataKeyNotice, linkedCopiesMessage, recipientsNotice } from './notices.js';
 
 /** What a cheap look at the disk says (no decryption). */
 export interface Probe {
@@ -44,8 +47,11 @@ export interface LinkedCopyTracker {
 
 export interface DaemonCoreDeps {
   runSync(): Promise<SyncSuccess>;
-  /** `expected`: the sha256 each output was last published with (null: none yet), kept in memory only. */
-  probe(expected: readonly (string | null)[]): Promise<Probe>;
+  /**
+   * `expected`: the sha256 each output was last published with (null: none yet), kept in memory
+   * only; `outputs`: the outputs it is about, in the same order (they follow the repo config).
+   */
+  probe(expected: readonly (string | null)[], outputs: readonly DaemonOutput[]): Promise<Probe>;
   /** Earlier output inodes still linked under another name; none tracked when absent. */
   linkedCopies?: LinkedCopyTracker;
   /**
@@ -58,13 +64,25 @@ export interface DaemonCoreDeps {
   logger: Logger;
   daemon: StatusDaemonInfo;
   sourcePath: string;
-  outputs: readonly { kind: StatusOutput['kind']; path: string }[];
+  /** The outputs before the first sync (the repo config's at start); each good sync then says which. */
+  outputs: readonly DaemonOutput[];
   /** Called with the values of each good sync (for log redaction), and with [] when locked by purge. */
   onSecrets(values: string[]): void;
   /** Forget identities held in memory (purge). */
   onLock?(): void;
   /** Records a data key digest as accepted for the bundle (`status --ack` of DATA_KEY_CHANGED). */
   acceptDataKey?(bundlePath: string, digest: string): Promise<void>;
+  /** Records a repo config grant as accepted (`status --ack` of CONFIG_WIDENED). */
+  acceptConfig?(file: string, grant: ConfigGrant): Promise<void>;
+  /** Called after each good sync with its result and the one before (null: the first). Change hooks. */
+  onSynced?(result: SyncSuccess, previous: SyncSuccess | null): void;
+}
+
+/** An output as the daemon lists it. */
+export interface DaemonOutput {
+  kind: StatusOutput['kind'];
+  format: StatusOutput['format'];
+  path: string;
 }
 
 export type Trigger = { reasons: readonly string[]; force?: boolean };
@@ -91,8 +109,12 @@ export class DaemonCore {
   private sourceExists = false;
   private sourceSha256: string | null = null;
   private identity: StatusIdentity = { source: 'none', recipients: [], opens: null, opensNothing: [] };
+  /** The outputs listed in the status: the last good sync's (the repo config decides them). */
+  private outputs: readonly DaemonOutput[];
   /** Per output, as last seen: intact or not (all false before the first good sync). */
   private outputIntact: boolean[];
+  /** The last change hook's outcome per output path. */
+  private readonly hooks = new Map<string, StatusHook>();
   /** The last attempt "failed" only because an earlier output is still linked under another name. */
   private linkedFailure = false;
   private integrityTimer: NodeJS.Timeout | null = null;
@@ -102,6 +124,8 @@ export class DaemonCore {
   private knownRecipients: { bundle: readonly string[] | null; config: readonly string[] | null } = { bundle: null, config: null };
   /** The unaccepted data key behind a DATA_KEY_CHANGED notice: exactly what `status --ack` accepts. */
   private pendingDataKey: { bundlePath: string; digest: string } | null = null;
+  /** The widened repo config behind a CONFIG_WIDENED notice: exactly what `status --ack` accepts. */
+  private pendingConfig: { file: string; grant: ConfigGrant; key: string } | null = null;
 
   private running: Promise<void> | null = null;
   private queued: { force: boolean; waiters: (() => void)[]; reasons: Set<string> } | null = null;
@@ -112,6 +136,7 @@ export class DaemonCore {
   private maxInFlight = 0;
 
   constructor(private readonly deps: DaemonCoreDeps) {
+    this.outputs = deps.outputs;
     this.outputIntact = deps.outputs.map(() => false);
     if (deps.integrityCheckMs && deps.integrityCheckMs > 0) {
       this.integrityTimer = setInterval(() => void this.checkIntegrity(), deps.integrityCheckMs);
@@ -132,7 +157,7 @@ export class DaemonCore {
   async checkIntegrity(): Promise<void> {
     if (this.running || this.manualLock !== null || this.lastGood === null) return;
     try {
-      const probe = await this.deps.probe(this.expectedShas());
+      const probe = await this.deps.probe(this.expectedShas(), this.outputs);
       const copiesGone = this.linkedFailure && (await this.deps.linkedCopies?.remaining())?.length === 0;
       if (!probe.integrity.intact || probe.sourceSha256 !== this.sourceSha256 || copiesGone) {
         void this.trigger({ reasons: ['integrity'] });
@@ -191,7 +216,7 @@ export class DaemonCore {
     }
     if (force) this.manualLock = null;
 
-    const probe = await this.deps.probe(this.expectedShas());
+    const probe = await this.deps.probe(this.expectedShas(), this.outputs);
     this.sourceExists = probe.sourceExists;
     this.sourceSha256 = probe.sourceSha256;
     this.outputIntact = probe.integrity.outputs.map((o) => o.intact);
@@ -225,15 +250,19 @@ export class DaemonCore {
     try {
       const result = await this.deps.runSync();
       this.syncCount++;
+      const previous = this.lastGood;
       this.lastGood = result;
+      this.outputs = result.outputs.map((o) => ({ kind: o.kind, format: o.format, path: o.path }));
+      for (const p of [...this.hooks.keys()]) if (!this.outputs.some((o) => o.path === p)) this.hooks.delete(p);
       this.sourceExists = true;
       this.sourceSha256 = result.sourceSha256;
       this.identity = { source: result.identity.source, recipients: [...result.identity.recipients], opens: true, opensNothing: [...(result.identity.opensNothing ?? [])] };
-      this.outputIntact = this.deps.outputs.map(() => true);
+      this.outputIntact = this.outputs.map(() => true);
       this.deps.onSecrets(result.secretValues);
       // the bundle checked out now has an accepted key: nothing is waiting for acceptance
       this.pendingDataKey = null;
-      this.notices = this.notices.filter((n) => n.code !== DataKeyChangedError.NOTICE);
+      this.pendingConfig = null;
+      this.notices = this.notices.filter((n) => n.code !== DataKeyChangedError.NOTICE && n.code !== ConfigWidenedError.NOTICE);
       this.noteRecipients(result.bundleRecipients, result.sopsConfigRecipients);
       this.lastSync = {
         at: this.deps.now().toISOString(),
@@ -249,10 +278,12 @@ export class DaemonCore {
         ...(result.dataKeyPin === 'known' ? {} : { dataKey: result.dataKeyPin }),
         written: result.written,
         unchanged: result.unchanged,
+        ...(result.removed.length > 0 ? { removed: result.removed } : {}),
         durationMs: round(result.durationMs),
         reasons: [...reasons],
       });
       for (const w of result.warnings) this.deps.logger.warn(w);
+      this.deps.onSynced?.(result, previous);
       const copies = (await this.deps.linkedCopies?.remaining()) ?? [];
       if (copies.length > 0) {
         this.reportLinkedCopies(copies, started);
@@ -290,7 +321,7 @@ export class DaemonCore {
 
   /** The sha256 each output was last published with, in `deps.outputs` order (never leaves the process). */
   private expectedShas(): (string | null)[] {
-    return this.deps.outputs.map((o) => this.lastGood?.outputs.find((g) => g.kind === o.kind)?.sha256 ?? null);
+    return this.outputs.map((o) => this.lastGood?.outputs.find((g) => g.path === o.path)?.sha256 ?? null);
   }
 
   private logIntegrity(report: IntegrityReport): void {
@@ -360,6 +391,16 @@ export class DaemonCore {
   private noteUntrusted(error: AppError): void {
     if (error.code !== 'E_UNTRUSTED') return;
     const now = this.deps.now();
+    if (error instanceof ConfigWidenedError) {
+      const key = JSON.stringify(error.pendingGrant);
+      const same = this.pendingConfig?.key === key;
+      this.pendingConfig = { file: error.configFile, grant: error.pendingGrant, key };
+      if (same) return;
+      const notice = configWidenedNotice(error.configFile, error.widening, now);
+      this.notices = [...this.notices.filter((n) => n.code !== notice.code), notice];
+      this.deps.logger.warn('the repo config hands out more than this machine accepted: review it, then run `mcp-secrets status --ack`', { code: notice.code, widening: [...error.widening] });
+      return;
+    }
     if (error instanceof DataKeyChangedError) {
       const same = this.pendingDataKey?.digest === error.pendingDigest;
       this.pendingDataKey = { bundlePath: error.bundlePath, digest: error.pendingDigest };
@@ -413,12 +454,25 @@ export class DaemonCore {
       this.pendingDataKey = null;
       this.deps.logger.info('data key accepted on request', { bundle: pending.bundlePath });
     }
+    const pendingConfig = this.pendingConfig;
+    if (pendingConfig !== null && this.deps.acceptConfig) {
+      await this.deps.acceptConfig(pendingConfig.file, pendingConfig.grant);
+      this.pendingConfig = null;
+      this.deps.logger.info('repo config accepted on request', { config: pendingConfig.file });
+    }
     if (this.notices.length > 0) {
       this.notices = [];
       this.emit();
     }
-    if (pending !== null) await this.trigger({ reasons: ['ack'], force: true });
+    if (pending !== null || pendingConfig !== null) await this.trigger({ reasons: ['ack'], force: true });
     return this.status();
+  }
+
+  /** Records what the change hook of the output at `path` did (shown in that output's status entry). */
+  noteHook(path: string, hook: StatusHook): void {
+    if (!this.outputs.some((o) => o.path === path)) return;
+    this.hooks.set(path, { ...hook });
+    this.emit();
   }
 
   /** Purge: stop publishing until a person asks for a sync, forget the identity held in memory. */
@@ -466,11 +520,10 @@ export class DaemonCore {
 
   private buildStatus(): StatusDocument {
     const good = this.lastGood;
-    const outputs: StatusOutput[] = this.deps.outputs.map((o, i) => ({
-      kind: o.kind,
-      path: o.path,
-      intact: good !== null && this.outputIntact[i] === true,
-    }));
+    const outputs: StatusOutput[] = this.outputs.map((o, i) => {
+      const hook = this.hooks.get(o.path);
+      return { kind: o.kind, format: o.format, path: o.path, intact: good !== null && this.outputIntact[i] === true, ...(hook ? { hook: { ...hook } } : {}) };
+    });
     // provenance belongs to the bytes a good sync read: a later failure (conflict, locked) or
     // other bytes on disk make it unknown rather than the previous commit's
     const provenanceHolds = good !== null && good.sourceSha256 === this.sourceSha256 && (this.lastSync?.ok === true || this.linkedFailure);

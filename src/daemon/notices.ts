@@ -34,6 +34,18 @@ export function dataKeyNotice(bundle: string, now: Date): StatusNotice {
 }
 
 /**
+ * CONFIG_WIDENED: the repo's `.mcp-secrets.yaml` now hands out more (a new output, a wider
+ * profile) than this machine accepted, so nothing was published (DESIGN.md "Consumers").
+ */
+export function configWidenedNotice(file: string, widening: readonly string[], now: Date): StatusNotice {
+  return {
+    code: 'CONFIG_WIDENED',
+    message: `${file} hands out more than this machine accepted (${widening.join('; ')}); the last good outputs stay. Check who changed it (\`git log -p\` on it); to accept it run \`mcp-secrets status --ack\``,
+    since: now.toISOString(),
+  };
+}
+
+/**
  * The error for outputs that had a second hard link. Publishing again gave the output a new file,
  * but the old one (same plaintext as before) is still reachable under the other name: say which
  * output, which inode, and how to find and remove the other name.

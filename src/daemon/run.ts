@@ -15,7 +15,13 @@ import { READ_LIMITS, readBounded } from '../fsx/read-bounded.js';
 import { VERSION } from '../version.js';
 import { createLogger, Redactor, type RootLogger } from '../log.js';
 import type { CommonOptions } from '../config/options.js';
-import { planFor, runPipeline, sha256Hex, OUTPUT_FILES, type IdentityLookup, type SyncPlan } from '../sync/pipeline.js';
+import { planFor, runPipeline, sha256Hex, type IdentityLookup, type SyncPlan } from '../sync/pipeline.js';
+import { resolveOutputs } from '../bundle/outputs.js';
+import { readRepoConfigText } from '../bundle/consumer-entries.js';
+import { DEFAULT_OUTPUTS, loadRepoConfig, REPO_CONFIG_FILE } from '../config/repo-config.js';
+import { acceptConfigGrant } from '../trust/config-grants.js';
+import { loadUserConfig } from '../config/user-config.js';
+import { HookRunner } from './hooks.js';
 import { ensureHome, removeStaleTemps } from '../publish/publisher.js';
 import { acquireHomeLock, type HomeLock } from '../publish/home-lock.js';
 import { LinkedCopies, verifyOutputsIntact } from '../publish/integrity.js';
@@ -64,10 +70,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const logger = createLogger({ level: common.logLevel, redactor, stderrStream: options.stderr });
   const log = logger.child('daemon');
   const plan: SyncPlan = planFor(repo, common.source, common.home, common.engine);
-  const outputs = [
-    { kind: 'env' as const, path: path.join(common.home, OUTPUT_FILES.env) },
-    { kind: 'console' as const, path: path.join(common.home, OUTPUT_FILES.console) },
-  ];
+  // The outputs before the first sync (for the status and the watcher): the repo config's as it
+  // is now; an invalid one is reported by the sync itself. Each good sync then lists its own.
+  const configured = await loadRepoConfig(repo, readRepoConfigText).then((c) => c.outputs, () => DEFAULT_OUTPUTS);
+  const outputs = resolveOutputs(common.home, configured).map((o) => ({ kind: o.kind, format: o.format, path: o.path }));
 
   // Identities live in memory only, resolved lazily and forgotten after any failure an import could fix.
   let identities: IdentityLookup | null = null;
@@ -76,6 +82,15 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   };
 
   const linkedCopies = new LinkedCopies();
+  // `core` is assigned below; hooks report only after a sync, long after it exists
+  let coreRef: DaemonCore | null = null;
+  const hookRunner = new HookRunner({
+    env: options.env,
+    now: () => new Date(),
+    logger: logger.child('hooks'),
+    hooks: async () => (await loadUserConfig(options.env)).hooks,
+    onOutcome: (outputPath, outcome) => coreRef?.noteHook(outputPath, outcome),
+  });
   const core = new DaemonCore({
     runSync: async () => {
       try {
@@ -85,9 +100,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         throw error;
       }
     },
-    probe: async (expected): Promise<Probe> => {
+    probe: async (expected, current): Promise<Probe> => {
       const sourceSha256 = await fileSha256(plan.sourceAbs);
-      const integrity = await verifyOutputsIntact(common.home, outputs.map((o, i) => ({ path: o.path, sha256: expected[i] ?? null })));
+      const integrity = await verifyOutputsIntact(common.home, current.map((o, i) => ({ path: o.path, sha256: expected[i] ?? null })));
       return { sourceExists: sourceSha256 !== null, sourceSha256, integrity };
     },
     linkedCopies,
@@ -100,7 +115,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     onSecrets: (values) => redactor.setSecrets(values),
     onLock: forgetIdentities,
     acceptDataKey: (bundlePath, digest) => acceptDataKey(common.home, bundlePath, digest),
+    acceptConfig: (file, grant) => acceptConfigGrant(common.home, file, grant),
+    onSynced: (result, previous) => void hookRunner.synced(result, previous),
   });
+  coreRef = core;
 
   let server: IpcServer | null = null;
   let watcher: SourceWatcher | null = null;
@@ -133,7 +151,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       workTree: repo,
       sourcePath: plan.sourceAbs,
       outputPaths: outputs.map((o) => o.path),
-      extraPaths: [path.join(repo, '.sops.yaml')],
+      // the repo config decides the outputs: a change to it needs a full sync, as .sops.yaml does
+      extraPaths: [path.join(repo, '.sops.yaml'), path.join(repo, REPO_CONFIG_FILE)],
       settleMs: options.settleMs,
       logger: logger.child('watch'),
       onChange: (event) => void core.trigger({ reasons: [...event.reasons] }),

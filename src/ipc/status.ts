@@ -30,8 +30,20 @@ export interface StatusLastSync {
   error: StatusError | null;
 }
 
+/** What the last change hook of an output did (DESIGN.md "Consumers"; docs/ipc-protocol.md). */
+export interface StatusHook {
+  outcome: 'ok' | 'failed' | 'timeout';
+  /** The hook's exit code (null when it was killed or could not start, or for a signal hook). */
+  exitCode: number | null;
+  /** When it finished (ISO-8601). */
+  at: string;
+}
+
 export interface StatusOutput {
-  kind: 'env' | 'console';
+  /** `env`, `console` (SecretStore) or `json`: the format's family. */
+  kind: 'env' | 'console' | 'json';
+  /** The repo config's format: `env`, `secretstore` or `json`. */
+  format: 'env' | 'secretstore' | 'json';
   path: string;
   /**
    * The file on disk is what the last good sync published, with the mode (0600), owner and link
@@ -39,6 +51,8 @@ export interface StatusOutput {
    * someone else that the daemon has not repaired (yet).
    */
   intact: boolean;
+  /** The last change hook run for this output since the daemon started; absent when none ran. */
+  hook?: StatusHook;
 }
 
 export type IdentitySource = 'keychain' | 'env' | 'file' | 'none';

@@ -1,22 +1,27 @@
 /**
  * One sync, start to end: read the bundle → refuse conflicts → decrypt (strict: GCM + MAC) →
- * entries → render both outputs → publish them atomically. Used by `mcp-secrets sync` and by the
- * daemon. Any failure throws an AppError before the publisher runs or inside it; either way the
- * outputs on disk stay the last good ones.
+ * entries → the repo config's outputs (checked against the grant this machine accepted) → render
+ * each output (outputs registry, bundle/outputs.ts) → publish them all atomically → delete the
+ * outputs the config no longer lists. Used by `mcp-secrets sync` and by the daemon. Any failure
+ * throws an AppError before the publisher runs or inside it; either way the outputs on disk stay
+ * the last good ones.
  */
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AppError } from '../errors.js';
 import { conflictState, provenance } from '../git/index.js';
 import { secretsVersionOf } from '../render/entries.js';
-import { renderEnv } from '../render/env.js';
-import { renderConsole } from '../render/console.js';
 import { publish } from '../publish/publisher.js';
+import { removeOutputs } from '../publish/remove.js';
 import type { SyncSuccess } from './types.js';
 import { readSopsConfigRecipients } from '../identity/recipients.js';
-import { DataKeyChangedError, TRUST_FILE, trustFileWithKey } from '../trust/data-keys.js';
+import { DataKeyChangedError, TRUST_FILE, trustFileWith } from '../trust/data-keys.js';
 import { openBundle, readBundle, sha256Hex, type DataKeyPin, type OpenDeps, type SyncPlan } from '../bundle/open.js';
-
-export const OUTPUT_FILES = { env: '.env', console: 'console-secrets.json' } as const;
+import { OUTPUTS_RECORD, outputsRecordBytes, readOutputsRecord, renderOutputs, resolveOutputs } from '../bundle/outputs.js';
+import { loadRepoConfig, type RepoConfig } from '../config/repo-config.js';
+import { readRepoConfigText } from '../bundle/consumer-entries.js';
+import { checkConfigGrant, ConfigWidenedError } from '../trust/config-grants.js';
+import type { ConfigGrant } from '../config/config-trust.js';
 
 // Opening the bundle is the use-case layer's (bundle/open.ts); these names stay importable from here.
 export { planFor, readBundle, sha256Hex, type IdentityLookup, type ResolvedIdentity, type SyncPlan } from '../bundle/open.js';
@@ -24,6 +29,21 @@ export { planFor, readBundle, sha256Hex, type IdentityLookup, type ResolvedIdent
 export interface PipelineDeps extends OpenDeps {
   /** Accept a data key this machine has not seen (`sync --accept-data-key`). Default false. */
   acceptDataKey?: boolean;
+  /** Accept a repo config that widens the accepted one (`status --ack` in the daemon). Default false. */
+  acceptConfig?: boolean;
+}
+
+/**
+ * Consent for the repo config (DESIGN.md "Consumers"): the first version seen is recorded with
+ * the outputs; a widening is refused ({@link ConfigWidenedError}) unless the caller accepts it;
+ * a narrowing is used as it is.
+ */
+async function configGrant(plan: SyncPlan, config: RepoConfig, accept: boolean): Promise<{ file: string; grant: ConfigGrant } | null> {
+  if (config.file === null) return null;
+  const standing = await checkConfigGrant(plan.home, { ...config, file: config.file });
+  if (standing.verdict === 'known') return null;
+  if (standing.verdict === 'widened' && !accept) throw new ConfigWidenedError(config.file, plan.repo, standing.widening, standing.grant);
+  return { file: config.file, grant: standing.grant };
 }
 
 /**
@@ -32,12 +52,12 @@ export interface PipelineDeps extends OpenDeps {
  * {@link DataKeyChangedError} unless the caller accepts it. Recorded before publishing, so a
  * failure to record publishes nothing.
  */
-async function recordPin(plan: SyncPlan, pin: DataKeyPin | null, accept: boolean): Promise<{ pin: SyncSuccess['dataKeyPin']; trustFile: Uint8Array | null }> {
+function recordPin(plan: SyncPlan, pin: DataKeyPin | null, accept: boolean): { pin: SyncSuccess['dataKeyPin']; record?: { bundlePath: string; digest: string } } {
   // The sops binary never hands out the data key: such bundles cannot be pinned (docs/security.md).
-  if (pin === null) return { pin: 'not-pinned', trustFile: null };
-  if (pin.verdict === 'known') return { pin: 'known', trustFile: null };
+  if (pin === null) return { pin: 'not-pinned' };
+  if (pin.verdict === 'known') return { pin: 'known' };
   if (pin.verdict === 'changed' && !accept) throw new DataKeyChangedError(plan.sourceRel, plan.sourceAbs, pin.digest);
-  return { pin: pin.verdict === 'first-use' ? 'first-use' : 'accepted', trustFile: await trustFileWithKey(plan.home, plan.sourceAbs, pin.digest) };
+  return { pin: pin.verdict === 'first-use' ? 'first-use' : 'accepted', record: { bundlePath: plan.sourceAbs, digest: pin.digest } };
 }
 
 export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<SyncSuccess> {
@@ -51,11 +71,15 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
   // provenance of exactly these bytes: a checkout meanwhile must not lend them another commit's id
   const originP = provenance(plan.repo, plan.sourceRel, bytes);
   const configP = readSopsConfigRecipients(plan.repo);
+  const repoConfigP = loadRepoConfig(plan.repo, readRepoConfigText).then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
   const opened = openBundle(plan, deps, bytes).then(
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );
-  const [conflict, origin, sopsConfigRecipients, result] = await Promise.all([conflictP, originP, configP, opened]);
+  const [conflict, origin, sopsConfigRecipients, result, repoConfig] = await Promise.all([conflictP, originP, configP, opened, repoConfigP]);
   if (conflict.conflicted) {
     throw new AppError('E_CONFLICT', `${plan.sourceRel} is in a merge conflict (${conflict.reason === 'unmerged' ? 'unmerged in the git index' : 'conflict markers in the file'})`, {
       hint: 'resolve it (e.g. `git checkout --theirs` or re-edit with sops), then commit; the outputs keep their last good values meanwhile',
@@ -64,25 +88,47 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
   if (!result.ok) throw result.error;
   const { entries, pin, metadata, lookup } = result.value;
 
-  const source = { path: plan.sourceRel, sha256: sourceSha256 };
-  const envBytes = renderEnv(entries, source);
-  const consoleBytes = renderConsole(entries, { ...source, commit: origin.commit });
-  // Last step before publishing: a bundle that cannot be rendered records nothing either.
-  const { pin: dataKeyPin, trustFile } = await recordPin(plan, pin, deps.acceptDataKey === true);
-  // A newly accepted data key is recorded in the same all-or-nothing publish as the outputs it
-  // vouches for: a failed publish accepts nothing.
+  if (!repoConfig.ok) throw repoConfig.error;
+  const config = repoConfig.value;
+
+  const outputs = resolveOutputs(plan.home, config.outputs);
+  const rendered = renderOutputs(outputs, entries, config.profiles, { path: plan.sourceRel, sha256: sourceSha256, commit: origin.commit });
+  // Last steps before publishing: a bundle that cannot be rendered records nothing either.
+  const grant = await configGrant(plan, config, deps.acceptConfig === true);
+  const { pin: dataKeyPin, record } = recordPin(plan, pin, deps.acceptDataKey === true);
+  const trustFile = record === undefined && grant === null ? null : await trustFileWith(plan.home, { dataKey: record, config: grant ?? undefined });
+  // Every output name this home holds: the record lists them before they are written, so a crash
+  // between publish and cleanup still leaves each one findable by the next sync and by purge.
+  const previous = await readOutputsRecord(plan.home);
+  const current = outputs.map((o) => o.file);
+  const recordBefore = outputsRecordBytes([...previous, ...current]);
+  // A newly accepted data key or config is recorded in the same all-or-nothing publish as the
+  // outputs it vouches for: a failed publish accepts nothing.
   const published = await publish(plan.home, [
-    { name: OUTPUT_FILES.env, bytes: envBytes },
-    { name: OUTPUT_FILES.console, bytes: consoleBytes },
+    ...rendered.map((r) => ({ name: r.output.file, bytes: r.bytes })),
     ...(trustFile === null ? [] : [{ name: TRUST_FILE, bytes: trustFile }]),
+    ...(recordBefore === null ? [] : [{ name: OUTPUTS_RECORD, bytes: recordBefore }]),
   ]);
+  // Outputs the config no longer lists are deleted at once (narrowing needs no consent).
+  const dropped = previous.filter((name) => !current.includes(name));
+  const removed = dropped.length === 0 ? [] : await removeOutputs(plan.home, dropped);
+  if (dropped.length > 0) {
+    const recordAfter = outputsRecordBytes(current);
+    if (recordAfter === null) await removeOutputs(plan.home, [OUTPUTS_RECORD]);
+    else await publish(plan.home, [{ name: OUTPUTS_RECORD, bytes: recordAfter }]);
+  }
 
   const opener = lookup.identities.find((i) => metadata.ageRecipients.includes(i.recipient)) ?? lookup.identities[0];
-  const outputs = published.outputs.filter((o) => o.name !== TRUST_FILE).map((o) => ({
-    kind: o.name === OUTPUT_FILES.env ? ('env' as const) : ('console' as const),
-    path: o.path,
-    sha256: o.sha256,
+  const byName = new Map(published.outputs.map((o) => [o.name, o]));
+  const publishedOutputs = rendered.map((r) => ({
+    kind: r.output.kind,
+    format: r.output.format,
+    file: r.output.file,
+    path: r.output.path,
+    sha256: byName.get(r.output.file)?.sha256 ?? sha256Hex(r.bytes),
+    entriesDigest: r.entriesDigest,
   }));
+  const recordPath = (file: string): boolean => [TRUST_FILE, OUTPUTS_RECORD].includes(path.basename(file));
   return {
     sourcePath: plan.sourceAbs,
     sourceSha256,
@@ -90,9 +136,10 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
     dirty: origin.dirty,
     entries: entries.length,
     secretsVersion: secretsVersionOf(entries),
-    outputs,
-    written: published.written,
-    unchanged: published.unchanged,
+    outputs: publishedOutputs,
+    written: published.written.filter((p) => !recordPath(p)),
+    unchanged: published.unchanged.filter((p) => !recordPath(p)),
+    removed,
     warnings: published.warnings,
     identity: {
       source: opener?.source ?? 'none',

@@ -1,11 +1,19 @@
 /** What one sync produces, shared by the one-shot `sync` command and the daemon. */
 import type { IdentitySource, StatusOutput } from '../ipc/status.js';
+import type { OutputFormat } from '../config/repo-config.js';
 
-/** One published output. `sha256` (of plaintext) stays in the process: it is never in a reply or a log. */
+/**
+ * One published output. `sha256` (of plaintext) and `entriesDigest` (of the names and values it
+ * renders) stay in the process: never in a reply or a log.
+ */
 export interface PublishedOutput {
   kind: StatusOutput['kind'];
+  format: OutputFormat;
+  /** Its name in home. */
+  file: string;
   path: string;
   sha256: string;
+  entriesDigest: string;
 }
 
 export interface SyncSuccess {
@@ -20,6 +28,8 @@ export interface SyncSuccess {
   /** Output paths rewritten by this sync, and those left alone because they were byte-equal. */
   written: string[];
   unchanged: string[];
+  /** Outputs deleted because the repo config no longer lists them. */
+  removed: string[];
   warnings: string[];
   /** The identity that opened the bundle, and held identities that open neither it nor `.sops.yaml`. */
   identity: { source: IdentitySource; recipients: string[]; opensNothing: string[] };

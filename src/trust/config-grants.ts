@@ -43,11 +43,29 @@ export async function acceptConfigGrant(home: string, file: string, grant: Confi
 
 /**
  * `E_UNTRUSTED` for a repo config that widens what was accepted: every widening is named (names,
- * globs, providers; never values) and the hint says how to accept it.
+ * globs, providers; never values) and the hint says how to accept it. It carries the grant to
+ * accept in memory only, so that the daemon's `status --ack` accepts exactly the version the
+ * person was told about.
  */
-export function configWidenedError(file: string, repo: string, widening: readonly string[]): AppError {
-  return new AppError('E_UNTRUSTED', `${file} now hands out more than this machine accepted:\n${widening.map((w) => `  - ${sanitizeForMessage(w, 200)}`).join('\n')}`, {
-    hint: `check who changed it (\`git -C ${repo} log -p -- .mcp-secrets.yaml\`); if it is the team's, accept it with \`mcp-secrets sync --repo ${repo} --accept-config\``,
-    details: { config: file, notice: 'CONFIG_WIDENED' },
-  });
+export class ConfigWidenedError extends AppError {
+  /** The notice code the daemon shows for it. */
+  static readonly NOTICE = 'CONFIG_WIDENED';
+  declare readonly configFile: string;
+  declare readonly pendingGrant: ConfigGrant;
+  declare readonly widening: readonly string[];
+
+  constructor(file: string, repo: string, widening: readonly string[], grant: ConfigGrant) {
+    super('E_UNTRUSTED', `${file} now hands out more than this machine accepted:\n${widening.map((w) => `  - ${sanitizeForMessage(w, 200)}`).join('\n')}`, {
+      hint: `check who changed it (\`git -C ${repo} log -p -- .mcp-secrets.yaml\`); if it is the team's, accept it with \`mcp-secrets sync --repo ${repo} --accept-config\` (or \`mcp-secrets status --ack\` when the daemon runs)`,
+      details: { config: file, notice: ConfigWidenedError.NOTICE },
+    });
+    Object.defineProperty(this, 'configFile', { value: file, enumerable: false });
+    Object.defineProperty(this, 'pendingGrant', { value: grant, enumerable: false });
+    Object.defineProperty(this, 'widening', { value: [...widening], enumerable: false });
+  }
+}
+
+/** See {@link ConfigWidenedError}. */
+export function configWidenedError(file: string, repo: string, widening: readonly string[], grant: ConfigGrant = { outputs: {}, profiles: {} }): ConfigWidenedError {
+  return new ConfigWidenedError(file, repo, widening, grant);
 }

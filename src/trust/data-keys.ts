@@ -170,6 +170,31 @@ export async function trustFileWithKey(home: string, bundlePath: string, digest:
   return trustBytes(trust);
 }
 
+/**
+ * The trust file's new bytes with a data key and/or a repo-config grant recorded, or null when
+ * nothing changes. For sync, which publishes it with the outputs those records vouch for.
+ *
+ * @throws AppError as {@link checkDataKey}.
+ */
+export async function trustFileWith(home: string, records: { dataKey?: { bundlePath: string; digest: string }; config?: { file: string; grant: ConfigGrant } }): Promise<Uint8Array | null> {
+  const trust = (await readTrustFile(home)) ?? emptyTrust();
+  let changed = false;
+  if (records.dataKey) {
+    const { bundlePath, digest } = records.dataKey;
+    if (!/^[0-9a-f]{64}$/.test(digest)) throw new TypeError('trustFileWith: not a data key digest');
+    const accepted = trust.dataKeys[bundlePath] ?? [];
+    if (!accepted.includes(digest)) {
+      trust.dataKeys[bundlePath] = [...accepted, digest].slice(-MAX_KEYS_PER_BUNDLE);
+      changed = true;
+    }
+  }
+  if (records.config) {
+    trust.configs[records.config.file] = records.config.grant;
+    changed = true;
+  }
+  return changed ? trustBytes(trust) : null;
+}
+
 export async function acceptDataKey(home: string, bundlePath: string, digest: string): Promise<void> {
   const bytes = await trustFileWithKey(home, bundlePath, digest);
   if (bytes !== null) await publish(home, [{ name: TRUST_FILE, bytes }]);

@@ -98,7 +98,7 @@ test('no plaintext digest in the status: outputs carry intact, never sha256', as
   await d.commitBundle(sampleBundle('v1'), 'v1');
   await d.start();
   const s = await d.waitFor(allIntact, 'fresh');
-  t.deepEqual(Object.keys(s.outputs[0]!).sort(), ['intact', 'kind', 'path']);
+  t.deepEqual(Object.keys(s.outputs[0]!).sort(), ['format', 'intact', 'kind', 'path']);
   const { createHash } = await import('node:crypto');
   const digests = await Promise.all(['.env', 'console-secrets.json'].map(async (f) => createHash('sha256').update(await readFile(path.join(d.home, f))).digest('hex')));
   const json = (await runCli(['status', '--json', '--socket', d.socket], { env: d.env })).stdout;

@@ -87,11 +87,12 @@ test('the status document in the doc has exactly the fields the daemon sends, an
       entries: 1,
       secretsVersion: 'v1',
       outputs: [
-        { kind: 'env', path: '/h/.env', sha256: 'e'.repeat(64) },
-        { kind: 'console', path: '/h/console-secrets.json', sha256: 'f'.repeat(64) },
+        { kind: 'env', format: 'env', file: '.env', path: '/h/.env', sha256: 'e'.repeat(64), entriesDigest: 'd-env' },
+        { kind: 'console', format: 'secretstore', file: 'console-secrets.json', path: '/h/console-secrets.json', sha256: 'f'.repeat(64), entriesDigest: 'd-console' },
       ],
       written: [],
       unchanged: [],
+      removed: [],
       warnings: [],
       identity: { source: 'env', recipients: ['age1x'], opensNothing: [] },
       bundleRecipients: ['age1x'],
@@ -106,8 +107,8 @@ test('the status document in the doc has exactly the fields the daemon sends, an
     daemon: { pid: 1, version: '0', startedAt: new Date().toISOString(), socket: '/s' },
     sourcePath: '/r/config/secrets.enc.yaml',
     outputs: [
-      { kind: 'env', path: '/h/.env' },
-      { kind: 'console', path: '/h/console-secrets.json' },
+      { kind: 'env', format: 'env', path: '/h/.env' },
+      { kind: 'console', format: 'secretstore', path: '/h/console-secrets.json' },
     ],
     onSecrets: () => undefined,
   });

@@ -33,11 +33,12 @@ function world() {
           entries: 3,
           secretsVersion: `v-${sha}`,
           outputs: [
-            { kind: 'env', path: '/home/.env', sha256: disk.outputs[0]! },
-            { kind: 'console', path: '/home/console-secrets.json', sha256: disk.outputs[1]! },
+            { kind: 'env', format: 'env', file: '.env', path: '/home/.env', sha256: disk.outputs[0]!, entriesDigest: 'd-env' },
+            { kind: 'console', format: 'secretstore', file: 'console-secrets.json', path: '/home/console-secrets.json', sha256: disk.outputs[1]!, entriesDigest: 'd-console' },
           ],
           written: ['.env', 'console-secrets.json'],
           unchanged: [],
+          removed: [],
           warnings: [],
           identity: { source: 'env', recipients: ['age1aaa'], opensNothing: [] },
           bundleRecipients: [...disk.recipients],
@@ -62,8 +63,8 @@ function world() {
     daemon: { pid: 1, version: '0.0.0', startedAt: '2026-11-28T12:00:00Z', socket: '/run/s.sock' },
     sourcePath: '/repo/config/secrets.enc.yaml',
     outputs: [
-      { kind: 'env', path: '/home/.env' },
-      { kind: 'console', path: '/home/console-secrets.json' },
+      { kind: 'env', format: 'env', path: '/home/.env' },
+      { kind: 'console', format: 'secretstore', path: '/home/console-secrets.json' },
     ],
     onSecrets: (values) => secrets.push(values),
     acceptDataKey: async (bundlePath, digest) => {
