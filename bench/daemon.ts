@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { encrypt } from '../src/sops/index.js';
+import { encrypt, fromPlain, updateRecipients, type TreeMap } from '../src/sops/index.js';
 import { getStatus, subscribe } from '../src/ipc/client.js';
 import type { StatusDocument } from '../src/ipc/status.js';
 import { ROOT, machine, median, percentile, round, table, writeResults } from './util.js';
@@ -67,6 +67,26 @@ function rawClient(socketPath: string): Promise<{ status(): Promise<number>; clo
   });
 }
 
+/** `sops edit`: the same data key, the document replaced. */
+export async function editBundle(bundle: Uint8Array, identity: string, recipient: string, doc: Record<string, unknown>): Promise<Uint8Array> {
+  const next = fromPlain(doc) as TreeMap;
+  return updateRecipients(bundle, {
+    format: 'yaml',
+    identities: [identity],
+    recipients: [recipient],
+    edit: (tree) => {
+      tree.clear();
+      for (const [k, v] of next) tree.set(k, v);
+    },
+  });
+}
+
+/** Resolves when `ok` holds, rejects after `ms` (a bench must fail, not hang). */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
 export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: number; ipcRequests?: number; statusRuns?: number } = {}): Promise<Record<string, unknown>> {
   const checkouts = opts.checkouts ?? 50;
   const idleSeconds = opts.idleSeconds ?? 60;
@@ -87,11 +107,13 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
       for (let i = 0; i < 20; i++) d[`OPENAI_KEY_${i}`] = `sk-bench-${v}-${i}`;
       return d;
     };
-    await writeFile(bundle, await encrypt(doc('A'), { format: 'yaml', recipients: [recipient] }));
+    const bundleA = await encrypt(doc('A'), { format: 'yaml', recipients: [recipient] });
+    await writeFile(bundle, bundleA);
     git(repo, 'add', '-A');
     git(repo, 'commit', '-q', '-m', 'A');
     git(repo, 'checkout', '-q', '-b', 'b');
-    await writeFile(bundle, await encrypt(doc('B'), { format: 'yaml', recipients: [recipient] }));
+    // B is an edit of A (same data key, as `sops edit` makes it): a new data key would be held back as DATA_KEY_CHANGED
+    await writeFile(bundle, await editBundle(bundleA, identity, recipient, doc('B')));
     git(repo, 'commit', '-q', '-am', 'B');
 
     const env = { PATH: process.env.PATH ?? '', HOME: dir, SOPS_AGE_KEY: identity, MCP_SECRETS_KEYCHAIN: 'none', ...GIT_ENV };
@@ -124,7 +146,7 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
       await new Promise((r) => setTimeout(r, 250));
       const t0 = performance.now();
       git(repo, 'checkout', '-q', target === 'A' ? 'main' : 'b');
-      latencies.push((await fresh) - t0);
+      latencies.push((await within(fresh, 20_000, `checkout ${i} fresh`)) - t0);
       current = target;
     }
 

@@ -1,7 +1,7 @@
 /**
  * The change watcher the daemon sits on: the bundle, git's HEAD and current branch ref, the
  * index lock, the two outputs and extra files (`.sops.yaml`), each change tagged with a reason
- * and delivered once things settle (see settle.ts).
+ * and delivered as soon as it is complete (git's index lock gone), storms coalesced (settle.ts).
  *
  * Only named files are watched, never the repo (it may be huge). Git replaces files by rename
  * and checkout can remove a directory and bring it back; the roots sit above the targets so
@@ -44,7 +44,10 @@ export interface WatchSourceOptions {
   readonly outputPaths: readonly string[];
   /** More files that matter, e.g. `<repo>/.sops.yaml`; reported as 'sops-config'. */
   readonly extraPaths?: readonly string[];
-  /** Quiet time before onChange. Default 75 ms. */
+  /**
+   * Quiet time before onChange during a storm (it doubles while the storm lasts). The first change
+   * after a pause is delivered at once. Default 75 ms.
+   */
   readonly settleMs?: number;
   /** Longest delay from the first change of a batch to onChange (lock waits aside). Default 1000 ms. */
   readonly maxSettleMs?: number;
