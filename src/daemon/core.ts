@@ -11,8 +11,8 @@
  * commit beside bytes it did not produce, no recipient of an identity that is gone.
  *
  * The watcher fires as soon as a change is complete, so a sync may read a bundle still being
- * written (an editor's save, a checkout outside git's lock). Such a read fails to parse, decrypt
- * or match its MAC, and nothing is published; the failure is reported only if it persists: it is
+ * written (an editor's save, a checkout outside git's lock). Such a read fails to parse, is cut
+ * before its sops metadata, fails to decrypt or to match its MAC, and nothing is published; the failure is reported only if it persists: it is
  * retried on the next change or after `confirmFailureMs` of quiet, and reported then (or once it
  * has lasted `maxDeferMs`), so a checkout never raises a false tamper alarm.
  */
@@ -82,8 +82,11 @@ export interface DaemonCoreDeps {
 
 export type Trigger = { reasons: readonly string[]; force?: boolean };
 
-/** Failures a bundle read mid-write gives: retried before they are reported. */
-const MID_WRITE_CODES = new Set(['E_PARSE', 'E_DECRYPT', 'E_MAC_MISMATCH']);
+/**
+ * Failures a bundle read mid-write gives (cut before its sops metadata, cut inside a value, new
+ * values beside the old MAC): retried before they are reported.
+ */
+const MID_WRITE_CODES = new Set(['E_PARSE', 'E_NOT_SOPS', 'E_DECRYPT', 'E_MAC_MISMATCH']);
 
 interface Job {
   force: boolean;
