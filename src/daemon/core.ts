@@ -132,6 +132,7 @@ export class DaemonCore {
 
   private running: Promise<void> | null = null;
   private queued: Job | null = null;
+  private closed = false;
   /** A failure held back as possibly mid-write: when it was first seen, and the retry timer. */
   private deferred: { since: number; timer: NodeJS.Timeout | null } | null = null;
   private readonly listeners = new Set<(status: StatusDocument) => void>();
@@ -148,11 +149,23 @@ export class DaemonCore {
     }
   }
 
-  /** Stops the periodic integrity check and a pending retry. */
+  /**
+   * Stops the periodic integrity check and a pending retry; later triggers run nothing, and a
+   * queued run is dropped (its waiters resolved). A run in progress finishes: see {@link idle}.
+   */
   close(): void {
+    this.closed = true;
     if (this.integrityTimer) clearInterval(this.integrityTimer);
     this.integrityTimer = null;
     this.dropDeferred();
+    const queued = this.queued;
+    this.queued = null;
+    for (const w of queued?.waiters ?? []) w();
+  }
+
+  /** Resolves once no sync is running (on shutdown: before the logger and the outputs' owner go). */
+  async idle(): Promise<void> {
+    await this.running;
   }
 
   /**
@@ -187,6 +200,10 @@ export class DaemonCore {
 
   private schedule(trigger: Trigger, confirm: boolean): Promise<void> {
     return new Promise<void>((resolve) => {
+      if (this.closed) {
+        resolve();
+        return;
+      }
       if (this.running) {
         this.queued ??= { force: false, confirm: false, waiters: [], reasons: new Set() };
         this.queued.force ||= trigger.force === true;

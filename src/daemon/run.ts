@@ -166,8 +166,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     (stopping ??= (async () => {
       log.info('stopping', { reason });
       core.close();
-      await linkedCopies.close();
       await watcher?.close();
+      // a sync still running must end before the log and the home lock go (it logs, it publishes)
+      await core.idle();
+      await linkedCopies.close();
       await server?.close();
       await homeLock?.release();
       await logger.close();

@@ -448,3 +448,23 @@ test('a requested sync reports a MAC failure at once, and other failures are nev
   t.is(w.core.status().state, 'conflict');
   w.core.close();
 });
+
+test('on close a running sync is awaited by idle(), the queued one is dropped, and later triggers run nothing', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  const release = w.hold();
+  w.disk.source = 'sha-b';
+  const running = w.core.trigger({ reasons: ['source'], force: true });
+  const queued = w.core.trigger({ reasons: ['source'], force: true });
+  w.core.close();
+  await queued;
+  let idle = false;
+  const waiting = w.core.idle().then(() => (idle = true));
+  await Promise.resolve();
+  t.false(idle, 'idle waits for the sync in progress');
+  release();
+  await Promise.all([running, waiting]);
+  t.is(w.core.stats.syncs, 2, 'the queued run never started');
+  await w.core.trigger({ reasons: ['source'], force: true });
+  t.is(w.core.stats.syncs, 2);
+});
