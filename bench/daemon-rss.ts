@@ -67,7 +67,10 @@ export async function runDaemonRssBench(opts: { syncs?: number; every?: number; 
       const want = ++seq;
       process.kill(pid, 'SIGUSR2');
       for (let i = 0; i < 400; i++) {
-        const m = await readFile(gcOut, 'utf8').then((t) => JSON.parse(t) as { seq: number; rss: number; heapUsed: number; heapTotal: number; external: number }, () => null);
+        // missing, or caught mid-write: not ready yet
+        const m = await readFile(gcOut, 'utf8')
+          .then((t) => JSON.parse(t) as { seq: number; rss: number; heapUsed: number; heapTotal: number; external: number })
+          .catch(() => null);
         if (m && m.seq >= want) return { syncs, rssMb: round(m.rss / 2 ** 20, 1), heapUsedMb: round(m.heapUsed / 2 ** 20, 1), heapTotalMb: round(m.heapTotal / 2 ** 20, 1), externalMb: round(m.external / 2 ** 20, 1) };
         await new Promise((r) => setTimeout(r, 25));
       }
