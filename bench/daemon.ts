@@ -156,7 +156,9 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
       current = target;
     }
 
-    // IPC round trips
+    // IPC round trips, once the syncs that follow the last checkout (HEAD, the ref) are done:
+    // this measures the server, not a sync running beside it
+    await new Promise((r) => setTimeout(r, 1500));
     const ipc: Record<string, unknown>[] = [];
     for (const clients of [1, 50]) {
       const conns = await Promise.all(Array.from({ length: clients }, () => rawClient(socketPath)));
