@@ -1,7 +1,8 @@
 /**
  * The daemon as users feel it (bench/results/daemon.json and daemon.md):
  * - change→fresh latency: a `git checkout` flipping the bundle, until the daemon reports the new
- *   version fresh (p50, p95 over N checkouts; includes the settle window);
+ *   version fresh (p50, p95 over N checkouts, a pause between them: a lone change is synced as
+ *   soon as git's index lock is gone);
  * - IPC `status` round trip p50/p99 with 1 and 50 concurrent clients, and requests per second;
  * - idle CPU seconds and RSS of the daemon over a quiet period;
  * - cold `mcp-secrets status` wall time (a new process each time).
@@ -13,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { encrypt } from '../src/sops/index.js';
+import { encrypt, fromPlain, updateRecipients, type TreeMap } from '../src/sops/index.js';
 import { getStatus, subscribe } from '../src/ipc/client.js';
 import type { StatusDocument } from '../src/ipc/status.js';
 import { ROOT, machine, median, percentile, round, table, writeResults } from './util.js';
@@ -67,6 +68,26 @@ function rawClient(socketPath: string): Promise<{ status(): Promise<number>; clo
   });
 }
 
+/** `sops edit`: the same data key, the document replaced. */
+export async function editBundle(bundle: Uint8Array, identity: string, recipient: string, doc: Record<string, unknown>): Promise<Uint8Array> {
+  const next = fromPlain(doc) as TreeMap;
+  return updateRecipients(bundle, {
+    format: 'yaml',
+    identities: [identity],
+    recipients: [recipient],
+    edit: (tree) => {
+      tree.clear();
+      for (const [k, v] of next) tree.set(k, v);
+    },
+  });
+}
+
+/** Resolves when `ok` holds, rejects after `ms` (a bench must fail, not hang). */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
 export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: number; ipcRequests?: number; statusRuns?: number } = {}): Promise<Record<string, unknown>> {
   const checkouts = opts.checkouts ?? 50;
   const idleSeconds = opts.idleSeconds ?? 60;
@@ -87,11 +108,13 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
       for (let i = 0; i < 20; i++) d[`OPENAI_KEY_${i}`] = `sk-bench-${v}-${i}`;
       return d;
     };
-    await writeFile(bundle, await encrypt(doc('A'), { format: 'yaml', recipients: [recipient] }));
+    const bundleA = await encrypt(doc('A'), { format: 'yaml', recipients: [recipient] });
+    await writeFile(bundle, bundleA);
     git(repo, 'add', '-A');
     git(repo, 'commit', '-q', '-m', 'A');
     git(repo, 'checkout', '-q', '-b', 'b');
-    await writeFile(bundle, await encrypt(doc('B'), { format: 'yaml', recipients: [recipient] }));
+    // B is an edit of A (same data key, as `sops edit` makes it): a new data key would be held back as DATA_KEY_CHANGED
+    await writeFile(bundle, await editBundle(bundleA, identity, recipient, doc('B')));
     git(repo, 'commit', '-q', '-am', 'B');
 
     const env = { PATH: process.env.PATH ?? '', HOME: dir, SOPS_AGE_KEY: identity, MCP_SECRETS_KEYCHAIN: 'none', ...GIT_ENV };
@@ -106,14 +129,18 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
 
     // change → fresh
     const latencies: number[] = [];
+    // the part of each latency spent before the sync that published it started (waiting, settling)
+    const beforeSync: number[] = [];
     let current = status.secretsVersion;
     for (let i = 0; i < checkouts; i++) {
       const target = current === 'B' ? 'A' : 'B';
+      let syncMs = 0;
       const fresh = new Promise<number>((resolve) => {
         const sub = subscribe(
           (s) => {
             if (s.fresh && s.secretsVersion === target) {
               sub.close();
+              syncMs = s.lastSync?.durationMs ?? 0;
               resolve(performance.now());
             }
           },
@@ -124,11 +151,14 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
       await new Promise((r) => setTimeout(r, 250));
       const t0 = performance.now();
       git(repo, 'checkout', '-q', target === 'A' ? 'main' : 'b');
-      latencies.push((await fresh) - t0);
+      latencies.push((await within(fresh, 20_000, `checkout ${i} fresh`)) - t0);
+      beforeSync.push(latencies.at(-1)! - syncMs);
       current = target;
     }
 
-    // IPC round trips
+    // IPC round trips, once the syncs that follow the last checkout (HEAD, the ref) are done:
+    // this measures the server, not a sync running beside it
+    await new Promise((r) => setTimeout(r, 1500));
     const ipc: Record<string, unknown>[] = [];
     for (const clients of [1, 50]) {
       const conns = await Promise.all(Array.from({ length: clients }, () => rawClient(socketPath)));
@@ -161,20 +191,22 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
 
     const result = {
       machine: machine(),
-      changeToFresh: { checkouts, p50Ms: round(percentile(latencies, 50), 1), p95Ms: round(percentile(latencies, 95), 1), settleMs: 75 },
+      loadavg: os.loadavg().map((l) => round(l, 2)),
+      changeToFresh: { checkouts, p50Ms: round(percentile(latencies, 50), 1), p95Ms: round(percentile(latencies, 95), 1), beforeSyncP50Ms: round(percentile(beforeSync, 50), 1), syncP50Ms: round(percentile(latencies.map((l, i) => l - beforeSync[i]!), 50), 1) },
       ipc,
       idle: { seconds: idleSeconds, cpuSecondsPerMinute: round(idleCpuPerMinute, 4), rssMb: round(after.rssMb, 1) },
       statusCold: { runs: statusRuns, medianMs: round(median(statusTimes), 1) },
-      targets: { changeToFreshP50Ms: 120, changeToFreshP95Ms: 250, ipcP99MsAt50: 2, idleCpuSecondsPerMinute: 0.05, rssMb: 80, statusMedianMs: 150 },
+      targets: { changeToFreshP50Ms: 40, changeToFreshP95Ms: 100, ipcP99MsAt50: 2, idleCpuSecondsPerMinute: 0.05, rssMb: 80, statusMedianMs: 150 },
     };
     const rows: (string | number)[][] = [
-      ['change→fresh p50 / p95 (ms, incl. 75 ms settle)', `${result.changeToFresh.p50Ms} / ${result.changeToFresh.p95Ms}`, '≤ 120 / ≤ 250'],
+      ['change→fresh p50 / p95 (ms)', `${result.changeToFresh.p50Ms} / ${result.changeToFresh.p95Ms}`, '≤ 40 / ≤ 100'],
+      ['  of which: before the sync started, p50 / the sync itself, p50 (ms)', `${result.changeToFresh.beforeSyncP50Ms} / ${result.changeToFresh.syncP50Ms}`, ''],
       ...ipc.map((r) => [`IPC status p50 / p99 (ms), ${String(r.clients)} client(s)`, `${String(r.p50Ms)} / ${String(r.p99Ms)} (${String(r.requestsPerSecond)} req/s)`, r.clients === 50 ? 'p99 ≤ 2' : '']),
       [`idle CPU (s per minute, over ${idleSeconds} s)`, result.idle.cpuSecondsPerMinute, '≤ 0.05'],
       ['RSS (MB)', result.idle.rssMb, '≤ 80'],
       ['`mcp-secrets status` cold, median (ms)', result.statusCold.medianMs, '≤ 150'],
     ];
-    await writeResults('daemon', result, `# daemon\n\n${table(['measure', 'result', 'target'], rows)}\n\nMachine: ${JSON.stringify(result.machine)}\n`);
+    await writeResults('daemon', result, `# daemon\n\n${table(['measure', 'result', 'target'], rows)}\n\nMachine: ${JSON.stringify(result.machine)}, load ${JSON.stringify(result.loadavg)} (a shared 2-core machine: latency percentiles move with the load)\n`);
     return result;
   } finally {
     if (child && child.exitCode === null) {

@@ -9,6 +9,12 @@
  * the bundle on disk produces, with the mode, owner and link count they were published with.
  * Every field of the status describes the same moment: no `fresh` beside a failed last sync, no
  * commit beside bytes it did not produce, no recipient of an identity that is gone.
+ *
+ * The watcher fires as soon as a change is complete, so a sync may read a bundle still being
+ * written (an editor's save, a checkout outside git's lock). Such a read fails to parse, is cut
+ * before its sops metadata, fails to decrypt or to match its MAC, and nothing is published; the failure is reported only if it persists: it is
+ * retried on the next change or after `confirmFailureMs` of quiet, and reported then (or once it
+ * has lasted `maxDeferMs`), so a checkout never raises a false tamper alarm.
  */
 import { AppError, isAppError, asAppError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -76,6 +82,13 @@ export interface DaemonCoreDeps {
   acceptConfig?(file: string, grant: ConfigGrant): Promise<void>;
   /** Called after each good sync with its result and the one before (null: the first). Change hooks. */
   onSynced?(result: SyncSuccess, previous: SyncSuccess | null): void;
+  /**
+   * Quiet time after a parse, decrypt or MAC failure of a watcher-triggered sync before it is
+   * retried and, if it fails again, reported (ms; default 250; 0 reports at once).
+   */
+  confirmFailureMs?: number;
+  /** Longest a failure keeps being retried before it is reported, changes or not (ms; default 2000). */
+  maxDeferMs?: number;
 }
 
 /** An output as the daemon lists it. */
@@ -86,6 +99,20 @@ export interface DaemonOutput {
 }
 
 export type Trigger = { reasons: readonly string[]; force?: boolean };
+
+/**
+ * Failures a bundle read mid-write gives (cut before its sops metadata, cut inside a value, new
+ * values beside the old MAC): retried before they are reported.
+ */
+const MID_WRITE_CODES = new Set(['E_PARSE', 'E_NOT_SOPS', 'E_DECRYPT', 'E_MAC_MISMATCH']);
+
+interface Job {
+  force: boolean;
+  /** The retry after the quiet window: a failure now is reported. */
+  confirm: boolean;
+  waiters: (() => void)[];
+  reasons: Set<string>;
+}
 
 const STATE_FOR_CODE: Partial<Record<string, DaemonState>> = {
   E_CONFLICT: 'conflict',
@@ -128,7 +155,10 @@ export class DaemonCore {
   private pendingConfig: { file: string; grant: ConfigGrant; key: string } | null = null;
 
   private running: Promise<void> | null = null;
-  private queued: { force: boolean; waiters: (() => void)[]; reasons: Set<string> } | null = null;
+  private queued: Job | null = null;
+  private closed = false;
+  /** A failure held back as possibly mid-write: when it was first seen, and the retry timer. */
+  private deferred: { since: number; timer: NodeJS.Timeout | null } | null = null;
   private readonly listeners = new Set<(status: StatusDocument) => void>();
   private cached: StatusDocument | null = null;
   private syncCount = 0;
@@ -144,10 +174,23 @@ export class DaemonCore {
     }
   }
 
-  /** Stops the periodic integrity check. */
+  /**
+   * Stops the periodic integrity check and a pending retry; later triggers run nothing, and a
+   * queued run is dropped (its waiters resolved). A run in progress finishes: see {@link idle}.
+   */
   close(): void {
+    this.closed = true;
     if (this.integrityTimer) clearInterval(this.integrityTimer);
     this.integrityTimer = null;
+    this.dropDeferred();
+    const queued = this.queued;
+    this.queued = null;
+    for (const w of queued?.waiters ?? []) w();
+  }
+
+  /** Resolves once no sync is running (on shutdown: before the logger and the outputs' owner go). */
+  async idle(): Promise<void> {
+    await this.running;
   }
 
   /**
@@ -177,25 +220,34 @@ export class DaemonCore {
    * merged). Resolves when a run that started after this call has finished.
    */
   trigger(trigger: Trigger): Promise<void> {
+    return this.schedule(trigger, false);
+  }
+
+  private schedule(trigger: Trigger, confirm: boolean): Promise<void> {
     return new Promise<void>((resolve) => {
+      if (this.closed) {
+        resolve();
+        return;
+      }
       if (this.running) {
-        this.queued ??= { force: false, waiters: [], reasons: new Set() };
+        this.queued ??= { force: false, confirm: false, waiters: [], reasons: new Set() };
         this.queued.force ||= trigger.force === true;
+        this.queued.confirm ||= confirm;
         for (const r of trigger.reasons) this.queued.reasons.add(r);
         this.queued.waiters.push(resolve);
         if (this.state === 'fresh') this.setState('stale');
         return;
       }
-      this.running = this.loop({ force: trigger.force === true, waiters: [resolve], reasons: new Set(trigger.reasons) });
+      this.running = this.loop({ force: trigger.force === true, confirm, waiters: [resolve], reasons: new Set(trigger.reasons) });
     });
   }
 
-  private async loop(first: { force: boolean; waiters: (() => void)[]; reasons: Set<string> }): Promise<void> {
-    let job: typeof first | null = first;
+  private async loop(first: Job): Promise<void> {
+    let job: Job | null = first;
     try {
       while (job) {
         try {
-          await this.attempt(job.force, job.reasons);
+          await this.attempt(job.force, job.reasons, job.confirm);
         } catch (error) {
           // attempt() handles expected failures; anything here is a bug, but the daemon keeps serving
           this.deps.logger.error('unexpected failure in sync loop', { error: error instanceof Error ? error.stack : String(error) });
@@ -209,12 +261,17 @@ export class DaemonCore {
     }
   }
 
-  private async attempt(force: boolean, reasons: ReadonlySet<string>): Promise<void> {
+  private async attempt(force: boolean, reasons: ReadonlySet<string>, confirm: boolean): Promise<void> {
     if (this.manualLock !== null && !force) {
       this.deps.logger.debug('locked by request; ignoring trigger', { reasons: [...reasons] });
       return;
     }
     if (force) this.manualLock = null;
+    // this attempt is the retry a held-back failure waited for; it decides (held back again only
+    // by a mid-write failure of its own, below)
+    const heldBack = this.deferred;
+    if (heldBack?.timer) clearTimeout(heldBack.timer);
+    this.deferred = null;
 
     const probe = await this.deps.probe(this.expectedShas(), this.outputs);
     this.sourceExists = probe.sourceExists;
@@ -295,6 +352,7 @@ export class DaemonCore {
       this.syncCount++;
       const appError = asAppError(error);
       if (!isAppError(error)) this.deps.logger.error('unexpected sync failure', { error: error instanceof Error ? error.stack : String(error) });
+      if (!force && !confirm && this.holdBack(appError, heldBack?.since)) return;
       if (appError.code === 'E_SOURCE_MISSING') this.sourceExists = false;
       if (STATE_FOR_CODE[appError.code] === 'locked') this.identity = this.identityAfterFailure(appError);
       this.noteUntrusted(appError);
@@ -311,6 +369,35 @@ export class DaemonCore {
     } finally {
       this.inFlight--;
     }
+  }
+
+  /**
+   * A parse, decrypt or MAC failure of a watcher-triggered sync may be a bundle read mid-write:
+   * nothing was published, the last good outputs and the last result stay, and the status is not
+   * fresh meanwhile (the bundle on disk is not what the outputs show). The next change retries;
+   * so does the end of a quiet window, which then reports. Returns false when it must be reported
+   * now (not that kind of failure, retries disabled, or held back for `maxDeferMs` already).
+   */
+  private holdBack(error: AppError, since: number | undefined): boolean {
+    const quietMs = this.deps.confirmFailureMs ?? 250;
+    if (!MID_WRITE_CODES.has(error.code) || quietMs <= 0) return false;
+    const now = this.deps.now().getTime();
+    const first = since ?? now;
+    if (now - first >= (this.deps.maxDeferMs ?? 2000)) return false;
+    const timer = setTimeout(() => {
+      if (this.deferred) this.deferred.timer = null;
+      void this.schedule({ reasons: ['retry'] }, true);
+    }, quietMs);
+    timer.unref();
+    this.deferred = { since: first, timer };
+    this.deps.logger.debug('bundle unreadable, perhaps mid-write; retrying before reporting it', { code: error.code, quietMs });
+    this.setState('stale');
+    return true;
+  }
+
+  private dropDeferred(): void {
+    if (this.deferred?.timer) clearTimeout(this.deferred.timer);
+    this.deferred = null;
   }
 
   private isIntact(probe: Probe): boolean {
@@ -475,9 +562,16 @@ export class DaemonCore {
     this.emit();
   }
 
-  /** Purge: stop publishing until a person asks for a sync, forget the identity held in memory. */
-  lock(reason: string): StatusDocument {
+  /**
+   * Purge: stop publishing until a person asks for a sync, forget the identity held in memory.
+   * Resolves only once a sync already running has ended, so that nothing it publishes can land
+   * after the caller (purge) wiped the outputs, and nothing it reports overwrites the lock.
+   */
+  async lock(reason: string): Promise<StatusDocument> {
+    this.dropDeferred();
+    // set first: no new sync starts from here on (the loop checks it)
     this.manualLock = { reason, since: this.deps.now().toISOString() };
+    await this.idle();
     this.identity = { source: 'none', recipients: [], opens: null, opensNothing: [] };
     this.linkedFailure = false;
     this.deps.onSecrets([]);

@@ -33,7 +33,10 @@ import { acceptDataKey } from '../trust/data-keys.js';
 export interface DaemonOptions {
   common: CommonOptions;
   repo: string;
-  /** Settle window for the watcher (ms). */
+  /**
+   * The watcher's storm window (ms, default 75). A parse or MAC failure is reported after a quiet
+   * window of max(250, 2 × settleMs), or once it has lasted eight of those.
+   */
   settleMs?: number;
   /** Resolves identities; called again after a failure that might be fixed by an import. */
   identities: () => Promise<IdentityLookup>;
@@ -52,6 +55,11 @@ export interface RunningDaemon {
 
 /** How often the daemon looks at the outputs' modes, owners and links between watcher events. */
 const INTEGRITY_CHECK_MS = 5_000;
+
+/** The quiet window before a parse, decrypt or MAC failure is reported (see core.ts). */
+export function confirmFailureMs(settleMs: number | undefined): number {
+  return Math.max(250, 2 * (settleMs ?? 75));
+}
 
 async function fileSha256(file: string): Promise<string | null> {
   try {
@@ -107,6 +115,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     },
     linkedCopies,
     integrityCheckMs: INTEGRITY_CHECK_MS,
+    confirmFailureMs: confirmFailureMs(options.settleMs),
+    maxDeferMs: 8 * confirmFailureMs(options.settleMs),
     now: () => new Date(),
     logger: logger.child('sync'),
     daemon: { pid: process.pid, version: VERSION, startedAt: new Date().toISOString(), socket: common.socket },
@@ -175,8 +185,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     (stopping ??= (async () => {
       log.info('stopping', { reason });
       core.close();
-      await linkedCopies.close();
       await watcher?.close();
+      // a sync still running must end before the log and the home lock go (it logs, it publishes)
+      await core.idle();
+      await linkedCopies.close();
       await server?.close();
       await homeLock?.release();
       await logger.close();

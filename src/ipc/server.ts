@@ -48,7 +48,7 @@ export interface DaemonPort {
   /** Resolves with the status once fresh, or with the current status at the timeout. */
   waitFresh(timeoutMs: number): Promise<StatusDocument>;
   acknowledge(): StatusDocument | Promise<StatusDocument>;
-  lock(reason: string): StatusDocument;
+  lock(reason: string): Promise<StatusDocument>;
   /** Returns the unsubscribe function. */
   onStatusChange(listener: (status: StatusDocument) => void): () => void;
 }
@@ -309,15 +309,25 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
     socket.write(frame);
   };
   const send = (socket: Socket, message: Message): void => write(socket, encodeFrame(message));
-  // the same status document is sent many times between changes: serialise it once
-  const serialised = new WeakMap<StatusDocument, string>();
-  const statusJson = (status: StatusDocument): string => {
-    let json = serialised.get(status);
-    if (json === undefined) serialised.set(status, (json = JSON.stringify(status)));
-    return json;
+  // The same status document is sent many times between changes: serialise and encode it once,
+  // with the end of the reply frame, so a reply is a short id prefix and shared bytes (one copy).
+  const serialised = new WeakMap<StatusDocument, { json: string; tail: Buffer }>();
+  const encoded = (status: StatusDocument): { json: string; tail: Buffer } => {
+    let entry = serialised.get(status);
+    if (entry === undefined) {
+      const json = JSON.stringify(status);
+      entry = { json, tail: Buffer.from(`,"status":${json}}}\f`, 'utf8') };
+      serialised.set(status, entry);
+    }
+    return entry;
   };
-  const reply = (socket: Socket, id: RequestId, status: StatusDocument): void =>
-    write(socket, `{"type":"status","data":{"id":${JSON.stringify(id)},"status":${statusJson(status)}}}\f`);
+  const reply = (socket: Socket, id: RequestId, status: StatusDocument): void => {
+    const prefix = `{"type":"status","data":{"id":${JSON.stringify(id)}`;
+    const tail = encoded(status).tail;
+    const frame = Buffer.allocUnsafe(Buffer.byteLength(prefix) + tail.length);
+    tail.copy(frame, frame.write(prefix, 0, 'utf8'));
+    write(socket, frame);
+  };
   const fail = (socket: Socket, id: RequestId | null, code: string, message: string): void => send(socket, { type: 'error', data: { id, code, message } });
   const endIfDone = (conn: Connection): void => {
     if (conn.clientEnded && conn.inFlight === 0 && !conn.unsubscribe && !conn.socket.destroyed) conn.socket.end();
@@ -338,9 +348,9 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
         return reply(socket, request.id, await options.port.acknowledge());
       case 'lock':
         log.info('lock requested over IPC'); // the reason is client data: not logged
-        return reply(socket, request.id, options.port.lock(request.reason));
+        return reply(socket, request.id, await options.port.lock(request.reason));
       case 'subscribe': {
-        conn.unsubscribe ??= options.port.onStatusChange((status) => write(socket, `{"type":"status-changed","data":{"status":${statusJson(status)}}}\f`));
+        conn.unsubscribe ??= options.port.onStatusChange((status) => write(socket, `{"type":"status-changed","data":{"status":${encoded(status).json}}}\f`));
         return reply(socket, request.id, options.port.getStatus());
       }
     }
@@ -376,6 +386,17 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
         log.warn('closing a client with too many requests in flight', { limit: maxInFlight });
         socket.destroy();
         return;
+      }
+      // status and ping are answered at once: no promise per request on the busiest path
+      if (request.type === 'status') {
+        reply(socket, request.id, options.port.getStatus());
+        endIfDone(conn);
+        continue;
+      }
+      if (request.type === 'ping') {
+        send(socket, { type: 'pong', data: { id: request.id, protocol: PROTOCOL_VERSION } });
+        endIfDone(conn);
+        continue;
       }
       conn.inFlight++;
       handle(conn, request)

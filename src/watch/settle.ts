@@ -1,14 +1,17 @@
 /**
- * Quiescence, as consul-template does it: act once things have been quiet for `settleMs`, but
- * no later than `maxSettleMs` after the first change of a batch, so a steady stream still fires.
- * On top: never fire while git holds `index.lock` (it is mid-checkout, mid-merge …); wait for
- * the lock to go, then give git `settleMs` more to finish (it moves HEAD after releasing the
- * index). A lock older than `lockCapMs` is taken as left behind by a crashed git: fire anyway,
- * report it once, and stop waiting for that lock until it has been seen gone.
+ * When to act on a change. Correctness does not come from waiting (DESIGN.md "Daemon"): git's
+ * `index.lock` says when a checkout, merge or pull is complete, and a bundle read mid-write fails
+ * its MAC (or parse) and is retried by the daemon core, never published. So:
  *
- * Storms: when a new batch starts within the current quiet window of the last call (a script
- * running checkout after checkout, each slower than the window), the window doubles, up to
- * `maxSettleMs`; the first change after a real pause gets the short window again.
+ * - the first change after a pause fires at once (on the next timer turn, so the events of one
+ *   file-system change arrive as one batch);
+ * - never while git holds `index.lock`: wait for the lock to go, then fire at once;
+ * - storms coalesce: a change that comes within twice `settleMs` of the last call (a script
+ *   running checkout after checkout) waits for `settleMs` of quiet, a window that doubles while
+ *   the storm lasts, up to `maxSettleMs`, and firing no later than `maxSettleMs` after the first
+ *   change of a batch, so a steady stream still fires;
+ * - a lock older than `lockCapMs` is taken as left behind by a crashed git: fire anyway, report it
+ *   once, and stop waiting for that lock until it has been seen gone.
  *
  * Pure: time comes from the injected clock, the lock from `isLocked()`; no fs, no chokidar.
  */
@@ -33,7 +36,7 @@ export interface SettledBatch<R extends string> {
 }
 
 export interface SettleOptions<R extends string> {
-  /** Quiet time before firing (after a pause; it grows during storms). */
+  /** Quiet time before firing during a storm (it doubles while the storm lasts); after a pause, changes fire at once. */
   readonly settleMs: number;
   /** Longest time from the first change of a batch to firing (not counting lock waits). */
   readonly maxSettleMs: number;
@@ -78,8 +81,8 @@ export function createSettler<R extends string>(options: SettleOptions<R>): Sett
   /** When the last batch holding a storm-counting reason fired. */
   let lastFireAt = Number.NEGATIVE_INFINITY;
   const counts = options.countsForStorm ?? (() => true);
-  /** The quiet window of the current batch: settleMs after a pause, longer during storms. */
-  let windowMs = options.settleMs;
+  /** The quiet window of the current batch: 0 after a pause, settleMs and longer during storms. */
+  let windowMs = 0;
   let lockSince = 0;
   let timer: unknown = null;
   let disposed = false;
@@ -127,7 +130,8 @@ export function createSettler<R extends string>(options: SettleOptions<R>): Sett
 
   function checkLock(): void {
     if (!locked()) {
-      // Git released the index; it may still move HEAD or a ref, so give it a fresh quiet window.
+      // Git released the index: the work tree is complete. A HEAD or ref move that follows is a
+      // change of its own (it comes within the window, so it coalesces with whatever follows).
       startQuiet(windowMs);
       return;
     }
@@ -149,7 +153,10 @@ export function createSettler<R extends string>(options: SettleOptions<R>): Sett
       const now = clock.now();
       if (phase === 'idle') {
         batchStart = now;
-        windowMs = counts(reason) && now - lastFireAt < windowMs ? Math.min(windowMs * 2, options.maxSettleMs) : options.settleMs;
+        // after a pause (twice the quiet window, or the grown window): at once; close behind the
+        // last call: a storm, so wait for quiet, longer each time
+        const inStorm = counts(reason) && now - lastFireAt < Math.max(windowMs, 2 * options.settleMs);
+        windowMs = !inStorm ? 0 : windowMs === 0 ? options.settleMs : Math.min(windowMs * 2, options.maxSettleMs);
         startQuiet(windowMs);
       } else if (phase === 'quiet') {
         startQuiet(Math.min(windowMs, batchStart + options.maxSettleMs - now));

@@ -1,7 +1,7 @@
 /**
  * The change watcher the daemon sits on: the bundle, git's HEAD and current branch ref, the
  * index lock, the two outputs and extra files (`.sops.yaml`), each change tagged with a reason
- * and delivered once things settle (see settle.ts).
+ * and delivered as soon as it is complete (git's index lock gone), storms coalesced (settle.ts).
  *
  * Only named files are watched, never the repo (it may be huge). Git replaces files by rename
  * and checkout can remove a directory and bring it back; the roots sit above the targets so
@@ -9,7 +9,6 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { READ_LIMITS, readBoundedText } from '../fsx/read-bounded.js';
 import { currentBranchRef, gitLayout, indexLockPath, refFilePath, type GitLayout } from '../git/layout.js';
 import { createSettler, systemClock, type Clock, type Settler } from './settle.js';
 import { canonicalPath, nearestExistingDir, outermostRoots, watchTargets, type TargetWatch } from './targets.js';
@@ -44,7 +43,10 @@ export interface WatchSourceOptions {
   readonly outputPaths: readonly string[];
   /** More files that matter, e.g. `<repo>/.sops.yaml`; reported as 'sops-config'. */
   readonly extraPaths?: readonly string[];
-  /** Quiet time before onChange. Default 75 ms. */
+  /**
+   * Quiet time before onChange during a storm (it doubles while the storm lasts). The first change
+   * after a pause is delivered at once. Default 75 ms.
+   */
   readonly settleMs?: number;
   /** Longest delay from the first change of a batch to onChange (lock waits aside). Default 1000 ms. */
   readonly maxSettleMs?: number;
@@ -115,15 +117,6 @@ function addTarget(table: TargetTable, file: string, reason: ChangeReason): void
 function inode(dir: string): number | null {
   try {
     return statSync(dir).ino;
-  } catch {
-    return null;
-  }
-}
-
-/** A loose ref's content, or null when it is packed or unborn (packed-refs is watched as well). */
-async function readRef(file: string): Promise<string | null> {
-  try {
-    return await readBoundedText(file, { limit: READ_LIMITS.gitRef, followSymlinks: true, what: 'the git ref' });
   } catch {
     return null;
   }
@@ -243,7 +236,6 @@ export async function watchSource(options: WatchSourceOptions): Promise<SourceWa
     await refWatch?.close();
     const switched = watchedRef !== undefined;
     const refFile = ref === null ? null : refFilePath(gitLayoutNow, ref);
-    const before = refFile === null ? null : await readRef(refFile);
     watchedRef = ref;
     const table: TargetTable = new Map();
     addTarget(table, path.join(gitLayoutNow.commonDir, 'packed-refs'), 'branch-ref');
@@ -251,8 +243,9 @@ export async function watchSource(options: WatchSourceOptions): Promise<SourceWa
     logger.debug('(watch) following branch ref', { ref });
     refWatch = watchTargets({ targets: [...table.keys()], roots: [nearestExistingDir(gitLayoutNow.commonDir)], onEvent: deliver(table), onError });
     await refWatch.ready;
-    // The new branch may have moved while this watch was starting (checkout -b, then commit at once).
-    if (switched && refFile !== null && !closed && (await readRef(refFile)) !== before) settler.note('branch-ref', refFile);
+    // The new branch may have moved while this watch was starting (checkout -b, then commit at
+    // once), even before `before` was read: after a switch, report the ref once the watch is up.
+    if (switched && refFile !== null && !closed) settler.note('branch-ref', refFile);
   };
   function retargetRef(): void {
     if (!layout) return;

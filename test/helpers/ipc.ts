@@ -53,7 +53,7 @@ export class FakePort implements DaemonPort {
           });
         });
   acknowledge = (): StatusDocument => this.status;
-  lock = (): StatusDocument => {
+  lock = async (): Promise<StatusDocument> => {
     this.set('locked');
     return this.status;
   };

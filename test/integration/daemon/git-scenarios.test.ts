@@ -1,11 +1,16 @@
 import test from 'ava';
 import { readFile, rm, stat, writeFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { subscribe } from '../../../src/ipc/client.js';
+import { confirmFailureMs } from '../../../src/daemon/run.js';
 import path from 'node:path';
 import { execa } from 'execa';
+import { createHash } from 'node:crypto';
 import { daemonFixture, sampleBundle } from '../../helpers/daemon.js';
 import { CLI, eventually, git, GIT_ENV } from '../../helpers/e2e.js';
 
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const isFresh = (version: string) => (s: { state: string; secretsVersion: string | null }) => s.state === 'fresh' && s.secretsVersion === version;
 
 test('a commit of a new bundle is synced, then a checkout of another branch brings its bundle', async (t) => {
@@ -115,8 +120,12 @@ test('a tampered bundle after a good one gives state error with its code, and fi
   const envBefore = await d.readEnv();
   // flip one character inside the first value's ciphertext: the GCM tag no longer matches
   const tampered = good.replace(/data:([A-Za-z0-9+/])/, (_m, c: string) => `data:${c === 'A' ? 'B' : 'A'}`);
+  const written = performance.now();
   await writeFile(d.bundle, tampered);
   const failed = await d.waitFor((s) => s.state === 'error', 'error state');
+  // reported only once the bundle stayed bad through the quiet window (a lower bound: never flaky)
+  t.true(performance.now() - written >= confirmFailureMs(undefined), 'reported after the quiet window, not at the first read');
+  t.true(d.stderr.join('').includes('retrying before reporting it'), 'the first failed read was held back');
   t.truthy(failed.lastSync?.error?.code);
   t.regex(failed.lastSync!.error!.code, /^E_(DECRYPT|MAC_MISMATCH)$/);
   t.is(failed.secretsVersion, 'good');
@@ -177,20 +186,60 @@ test('SIGTERM stops the daemon cleanly and removes its socket; a second daemon o
 
 test('200 rapid checkouts end with the outputs of the final bundle, with far fewer syncs than changes', async (t) => {
   const d = await daemonFixture(t);
+  // three branches, so the 200th checkout lands on another bundle than the first one: C, not A
   await d.commitBundle(sampleBundle('A'), 'A');
   await git(d.repo, ['checkout', '-q', '-b', 'b']);
   await d.commitBundle(sampleBundle('B'), 'B');
+  await git(d.repo, ['checkout', '-q', '-b', 'c']);
+  await d.commitBundle(sampleBundle('C'), 'C');
+  const headC = await git(d.repo, ['rev-parse', 'HEAD']);
+  await git(d.repo, ['checkout', '-q', 'main']);
   await d.start();
-  await d.waitFor(isFresh('B'), 'B');
-  for (let i = 0; i < 200; i++) await git(d.repo, ['checkout', '-q', i % 2 === 0 ? 'main' : 'b']);
-  // 200 checkouts end on branch b
-  const final = await d.waitFor(isFresh('B'), 'final bundle B');
-  t.true((await d.readEnv()).includes('MCP_SECRETS_VERSION=B'));
+  await d.waitFor(isFresh('A'), 'A');
+  const order = ['b', 'c', 'main'];
+  // one shell running git back to back: as rapid as a script or an IDE can make it
+  await execa('sh', ['-c', 'i=0; for b in $BRANCHES; do git checkout -q "$b" || exit 1; done'], {
+    cwd: d.repo,
+    env: { ...process.env, ...GIT_ENV, BRANCHES: Array.from({ length: 200 }, (_, i) => order[i % 3]).join(' ') },
+  });
+  t.is(await git(d.repo, ['rev-parse', '--abbrev-ref', 'HEAD']), 'c', '200 checkouts from main end on c');
+  const onDisk = sha256(await readFile(d.bundle));
+  const final = await d.waitFor((s) => isFresh('C')(s) && s.source.sha256 === onDisk && s.source.commit === headC, 'the final bundle C, at its commit');
+  t.false(final.source.dirty);
+  t.true((await d.readEnv()).includes('MCP_SECRETS_VERSION=C'));
+  t.true((await d.readEnv()).includes('OPENAI_API_KEY=sk-test-openai-C-value'));
   const log = await readFile(path.join(d.home, 'logs', 'daemon.log'), 'utf8');
-  const syncs = log.split('\n').filter((l) => l.includes('"message":"synced"')).length;
-  t.log(`${syncs} syncs for 200 checkouts`);
-  t.true(syncs < 100, `syncs ${syncs} should be far below 200`);
+  const synced = log.split('\n').filter((l) => l.includes('"message":"synced"'));
+  t.log(`${synced.length} syncs for 200 checkouts`);
+  t.true(synced.length < 100, `syncs ${synced.length} should be far below 200`);
+  t.regex(synced.at(-1) ?? '', /"secretsVersion":"C"/, 'the last sync published C');
   t.is(final.state, 'fresh');
+});
+
+test('a bundle written in two halves is never published half-written and raises no error when the rest lands within the window', async (t) => {
+  const d = await daemonFixture(t);
+  await d.commitBundle(sampleBundle('v1'), 'v1');
+  // a long storm window (and so a 2 s quiet window before a failure is reported) keeps this test
+  // free of timing on a busy machine: the second half lands well within it
+  await d.start(['--settle-ms', '1000']);
+  await d.waitFor(isFresh('v1'), 'v1');
+  const envBefore = await d.readEnv();
+  const states: string[] = [];
+  const sub = subscribe((s) => states.push(`${s.state}:${s.secretsVersion ?? ''}`), { socketPath: d.socket });
+  t.teardown(() => sub.close());
+  const full = Buffer.from(await d.lineage.seal(sampleBundle('v2')));
+  const half = full.subarray(0, full.length >> 1);
+  const mark = d.stderr.join('').length;
+  await writeFile(d.bundle, half);
+  await eventually(() => (d.stderr.join('').slice(mark).includes('retrying before reporting it') ? true : undefined), 20_000, 'the daemon to read the first half');
+  t.is(await d.readEnv(), envBefore, 'nothing of the first half is published');
+  t.not((await d.status()).state, 'error');
+  await writeFile(d.bundle, full);
+  const fresh = await d.waitFor(isFresh('v2'), 'the whole bundle');
+  t.is(fresh.lastSync?.error, null);
+  t.true((await d.readEnv()).includes('MCP_SECRETS_VERSION=v2'));
+  t.false(states.some((s) => s.startsWith('error')), `states seen: ${states.join(', ')}`);
+  t.false(d.stderr.join('').includes('sync failed'), 'no failure was reported');
 });
 
 test('SIGHUP re-reads the identity and syncs again, without stopping', async (t) => {

@@ -25,6 +25,20 @@ test('answers every request over a real socket and echoes the id', async (t) => 
   c.socket.destroy();
 });
 
+test('status requests pipelined in one write are each answered, in order, with their own id (multi-byte ids too)', async (t) => {
+  const { socketPath } = await fakeServer(t);
+  const c = await rawClient(socketPath);
+  const ids = [1, 'ü-ид-✓', 'x'.repeat(128), 2, 'ping-ñ'];
+  c.socket.write(ids.map((id) => JSON.stringify({ type: typeof id === 'string' && id.startsWith('ping') ? 'ping' : 'status', data: { id } }) + '\f').join(''));
+  for (const id of ids) {
+    const reply = (await c.next()) as { type: string; data: { id: unknown; status?: StatusDocument } };
+    t.is(reply.data.id, id);
+    if (reply.type === 'status') t.is(reply.data.status?.state, 'fresh');
+    else t.is(reply.type, 'pong');
+  }
+  c.socket.destroy();
+});
+
 test('the Node client: status, ping, sync, wait-fresh, lock', async (t) => {
   const { socketPath, port } = await fakeServer(t);
   t.is((await getStatus({ socketPath })).state, 'fresh');

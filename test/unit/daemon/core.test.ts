@@ -7,7 +7,7 @@ import type { StatusDocument } from '../../../src/ipc/status.js';
 import { DataKeyChangedError } from '../../../src/trust/data-keys.js';
 
 /** A fake world: the "disk" is two variables, and runSync is a function the test controls. */
-function world() {
+function world(opts: { confirmFailureMs?: number; maxDeferMs?: number; now?: () => Date } = {}) {
   const disk = { source: 'sha-a' as string | null, outputs: [null, null] as (string | null)[], recipients: ['age1aaa'], config: ['age1aaa'] as string[] | null, widened: [false, false] };
   let fail: AppError | null = null;
   let running = 0;
@@ -58,7 +58,10 @@ function world() {
       });
       return { sourceExists: disk.source !== null, sourceSha256: disk.source, integrity: { intact: outputs.every((o) => o.intact), outputs, homeProblems: [] } };
     },
-    now: () => new Date('2026-11-28T12:00:00Z'),
+    now: opts.now ?? (() => new Date('2026-11-28T12:00:00Z')),
+    // 0: failures are reported at once (the tests of mid-write retries set a window)
+    confirmFailureMs: opts.confirmFailureMs ?? 0,
+    maxDeferMs: opts.maxDeferMs,
     logger: silentLogger,
     daemon: { pid: 1, version: '0.0.0', startedAt: '2026-11-28T12:00:00Z', socket: '/run/s.sock' },
     sourcePath: '/repo/config/secrets.enc.yaml',
@@ -280,13 +283,34 @@ test('raises RECIPIENTS_CHANGED when the bundle recipients change, until acknowl
 test('a lock (purge) holds until a sync is requested, and forgets the secrets', async (t) => {
   const w = world();
   await w.core.trigger({ reasons: ['startup'], force: true });
-  const locked = w.core.lock('purge');
+  const locked = await w.core.lock('purge');
   t.is(locked.state, 'locked');
   t.deepEqual(w.secrets.at(-1), []);
   t.false(locked.outputs[0]!.intact);
   await w.core.trigger({ reasons: ['source'] });
   t.is(w.core.status().state, 'locked');
   t.is((await w.core.requestSync()).state, 'fresh');
+});
+
+test('a lock asked for during a sync answers only after that sync ended, and stays locked with no identity', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  w.disk.source = 'sha-b';
+  const release = w.hold();
+  const syncing = w.core.trigger({ reasons: ['source'] });
+  let answered = false;
+  const locking = w.core.lock('purge').then((s) => {
+    answered = true;
+    return s;
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  t.false(answered, 'purge must not wipe while a publish may still land');
+  release();
+  await syncing;
+  const locked = await locking;
+  t.is(locked.state, 'locked');
+  t.deepEqual(locked.identity, { source: 'none', recipients: [], opens: null, opensNothing: [] });
+  t.deepEqual(w.secrets.at(-1), []);
 });
 
 test('never puts a decrypted value in the status document', async (t) => {
@@ -360,4 +384,109 @@ test('a bundle that lost its age recipients raises RECIPIENTS_CHANGED, not a sil
   t.regex(s.notices[0]!.message, /removed age1aaa/);
   await w.core.trigger({ reasons: ['source'] });
   t.is(w.core.status().notices.length, 1, 'one notice however many retries');
+});
+
+/** Polls until `ok()` holds (generous timeout: conditions, not timings, are asserted). */
+async function until(ok: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('a bundle read mid-write (its MAC fails) is neither published nor reported when the rest of it lands within the window', async (t) => {
+  const w = world({ confirmFailureMs: 60_000 });
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  const states: string[] = [];
+  w.core.onStatusChange((s) => states.push(s.state));
+  // the first half: garbage to the engine
+  w.disk.source = 'sha-half';
+  w.setFail(new AppError('E_MAC_MISMATCH', 'MAC mismatch in config/secrets.enc.yaml'));
+  await w.core.trigger({ reasons: ['source'] });
+  let s = w.core.status();
+  t.is(s.state, 'stale', 'not fresh: the bundle on disk is not what the outputs show');
+  t.true(s.lastSync!.ok, 'no failure reported yet');
+  t.is(s.lastSync!.error, null);
+  t.is(s.secretsVersion, 'v-sha-a', 'the last good outputs stay');
+  t.deepEqual(w.disk.outputs, ['env-of-sha-a', 'console-of-sha-a'], 'nothing published');
+  // the second half lands: its event syncs the whole bundle
+  w.disk.source = 'sha-b';
+  w.setFail(null);
+  await w.core.trigger({ reasons: ['source'] });
+  s = w.core.status();
+  t.is(s.state, 'fresh');
+  t.is(s.secretsVersion, 'v-sha-b');
+  t.false(states.includes('error'), `states: ${states.join(' → ')}`);
+  w.core.close();
+});
+
+test('a bundle that keeps failing its MAC is reported once the quiet window passes, the outputs kept', async (t) => {
+  const w = world({ confirmFailureMs: 30 });
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  w.disk.source = 'sha-tampered';
+  w.setFail(new AppError('E_MAC_MISMATCH', 'MAC mismatch in config/secrets.enc.yaml'));
+  await w.core.trigger({ reasons: ['source'] });
+  t.is(w.core.status().state, 'stale');
+  await until(() => w.core.status().state === 'error', 'the failure to be reported');
+  const s = w.core.status();
+  t.is(s.lastSync?.error?.code, 'E_MAC_MISMATCH');
+  t.false(s.fresh);
+  t.true(s.outputs[0]!.intact, 'outputs are still the good ones');
+  t.is(s.secretsVersion, 'v-sha-a');
+  t.deepEqual(w.disk.outputs, ['env-of-sha-a', 'console-of-sha-a']);
+  w.core.close();
+});
+
+test('parse failures that go on through a stream of changes are reported after the longest deferral', async (t) => {
+  let now = Date.parse('2026-11-28T12:00:00Z');
+  const w = world({ confirmFailureMs: 60_000, maxDeferMs: 2000, now: () => new Date(now) });
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  w.disk.source = 'sha-garbage';
+  w.setFail(new AppError('E_PARSE', 'not YAML'));
+  for (let i = 0; i < 3; i++) {
+    await w.core.trigger({ reasons: ['source'] });
+    t.is(w.core.status().state, 'stale', `change ${i} is retried, not reported`);
+    now += 500;
+  }
+  now += 1000;
+  await w.core.trigger({ reasons: ['source'] });
+  t.is(w.core.status().state, 'error');
+  t.is(w.core.status().lastSync?.error?.code, 'E_PARSE');
+  w.core.close();
+});
+
+test('a requested sync reports a MAC failure at once, and other failures are never held back', async (t) => {
+  const w = world({ confirmFailureMs: 60_000 });
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  w.disk.source = 'sha-b';
+  w.setFail(new AppError('E_MAC_MISMATCH', 'MAC mismatch'));
+  const s = await w.core.requestSync();
+  t.is(s.state, 'error');
+  t.is(s.lastSync?.error?.code, 'E_MAC_MISMATCH');
+  w.setFail(new AppError('E_CONFLICT', 'conflict markers'));
+  w.disk.source = 'sha-c';
+  await w.core.trigger({ reasons: ['source'] });
+  t.is(w.core.status().state, 'conflict');
+  w.core.close();
+});
+
+test('on close a running sync is awaited by idle(), the queued one is dropped, and later triggers run nothing', async (t) => {
+  const w = world();
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  const release = w.hold();
+  w.disk.source = 'sha-b';
+  const running = w.core.trigger({ reasons: ['source'], force: true });
+  const queued = w.core.trigger({ reasons: ['source'], force: true });
+  w.core.close();
+  await queued;
+  let idle = false;
+  const waiting = w.core.idle().then(() => (idle = true));
+  await Promise.resolve();
+  t.false(idle, 'idle waits for the sync in progress');
+  release();
+  await Promise.all([running, waiting]);
+  t.is(w.core.stats.syncs, 2, 'the queued run never started');
+  await w.core.trigger({ reasons: ['source'], force: true });
+  t.is(w.core.stats.syncs, 2);
 });
