@@ -17,10 +17,11 @@ import { openForConsumer } from '../bundle/consumer-entries.js';
 import { identityLookup } from '../identity/lookup.js';
 import { runConsumer } from '../consumers/run.js';
 import { splitList } from '../consumers/select.js';
+import type { StatusDocument } from '../ipc/status.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const USAGE =
-  'run [--repo DIR] [--source PATH] [--home DIR] [--engine auto|native|sops] [--profile NAME]… [--only LIST]… [--provider NAME]… [--mask] [--preserve-env] [--log-level LEVEL] -- COMMAND [ARG…]';
+  'run [--repo DIR] [--source PATH] [--home DIR] [--engine auto|native|sops] [--profile NAME]… [--only LIST]… [--provider NAME]… [--mask] [--preserve-env] [--watch [--socket PATH] [--grace SECONDS]] [--log-level LEVEL] -- COMMAND [ARG…]';
 
 const command: Command = {
   usage: USAGE,
@@ -30,6 +31,8 @@ const command: Command = {
     provider: { type: 'string', multiple: true },
     mask: { type: 'boolean' },
     'preserve-env': { type: 'boolean' },
+    watch: { type: 'boolean' },
+    grace: { type: 'string' },
   },
   // words before `--` are refused below with a clearer message than "unexpected argument"
   maxPositionals: Number.POSITIVE_INFINITY,
@@ -51,9 +54,12 @@ export async function runRun(input: CommandInput, io: CliIo): Promise<number> {
   if (input.passThrough === null || input.passThrough === undefined) throw usageError('`--` is required before the command (mcp-secrets run [options] -- COMMAND [ARG…])');
   if (input.positionals.length > 0) throw usageError(`"${oneLine(String(input.positionals[0])).slice(0, 80)}" comes before \`--\`: put the command after it`);
   if (commandName === undefined) throw usageError('no command after `--`');
-  // stdout is the child's: there is no JSON answer to give, and no daemon to ask (yet: --watch)
+  // stdout is the child's: there is no JSON answer to give
   if (input.values.json !== undefined) throw usageError('--json does not apply: run prints nothing on stdout (it is the command\'s)');
-  if (input.values.socket !== undefined) throw usageError('--socket does not apply to run');
+  const watch = input.values.watch === true;
+  if (!watch && input.values.socket !== undefined) throw usageError('--socket applies only with --watch (the daemon is asked only then)');
+  if (!watch && input.values.grace !== undefined) throw usageError('--grace applies only with --watch');
+  const graceMs = input.values.grace === undefined ? undefined : graceSeconds(String(input.values.grace)) * 1000;
 
   const options = resolveCommonOptions(input.values, io.env, io.cwd);
   const selectors = {
@@ -78,6 +84,7 @@ export async function runRun(input: CommandInput, io: CliIo): Promise<number> {
       cwd: io.cwd,
       env: io.env,
       terminal: io.stdinIsTTY ?? false,
+      watch,
     },
     {
       openEntries: async () => {
@@ -86,6 +93,32 @@ export async function runRun(input: CommandInput, io: CliIo): Promise<number> {
         return openForConsumer(plan, { identities: lookup, env: io.env }, selectors.profiles.length > 0);
       },
       stderr: io.stderr,
+      graceMs,
+      subscribe: watch ? (onStatus, onGone) => subscribeToDaemon(options.socket, onStatus, onGone) : undefined,
     },
   );
+}
+
+function graceSeconds(text: string): number {
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(seconds > 0) || seconds > 3600) throw usageError(`--grace takes seconds between 0 and 3600, not "${oneLine(text).slice(0, 20)}"`);
+  return seconds;
+}
+
+/** The daemon's status changes; rejects (E_DAEMON_UNREACHABLE, exit 3) when no daemon answers. */
+async function subscribeToDaemon(socketPath: string, onStatus: (status: StatusDocument) => void, onGone: (error: Error) => void): Promise<{ close(): void }> {
+  const { subscribe } = await import('../ipc/client.js');
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const subscription = subscribe(
+      (status) => {
+        if (!answered) {
+          answered = true;
+          resolve(subscription);
+        }
+        onStatus(status);
+      },
+      { socketPath, onError: (error) => (answered ? onGone(error) : reject(error)) },
+    );
+  });
 }

@@ -99,46 +99,71 @@ export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): 
   return 128 + (n ?? 0);
 }
 
+/** A started child: its end (the exit code `run` would return) and a way to signal it. */
+export interface ChildHandle {
+  /** Resolves with the exit code once the child has ended; rejects if it could not start at all. */
+  readonly exited: Promise<number>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Starts the child with stdin/stdout inherited and stderr inherited or filtered. */
+export function startChild(options: Omit<ChildOptions, 'signals' | 'terminal'>): ChildHandle {
+  const child = spawn(options.file, [...options.args], {
+    argv0: options.argv0,
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['inherit', 'inherit', options.stderrFilter ? 'pipe' : 'inherit'],
+  });
+  if (options.stderrFilter && child.stderr) {
+    child.stderr.pipe(options.stderrFilter).pipe(options.stderr ?? process.stderr, { end: false });
+  }
+  const exited = new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve(exitCodeOf(code, signal)));
+  });
+  return {
+    exited,
+    kill: (signal) => {
+      // The child may already be gone; its end decides what we return.
+      try {
+        child.kill(signal);
+      } catch {
+        /* ignore */
+      }
+    },
+  };
+}
+
+/**
+ * Passes the signals `run` receives on to whatever `target()` returns (the current child; `run
+ * --watch` replaces it). Every one is caught, so `run` outlives the signal and reports the child's
+ * own end. Returns the function that removes the handlers.
+ */
+export function forwardSignals(target: () => ChildHandle | null, opts: { signals?: SignalSource; terminal?: boolean } = {}): () => void {
+  const signals = opts.signals ?? process;
+  const forwarders = FORWARDED_SIGNALS.map((signal) => {
+    const forward = (): void => {
+      if (opts.terminal && TERMINAL_SIGNALS.has(signal)) return;
+      target()?.kill(signal);
+    };
+    signals.on(signal, forward);
+    return { signal, forward };
+  });
+  return () => {
+    for (const { signal, forward } of forwarders) signals.off(signal, forward);
+  };
+}
+
 /**
  * Runs the child to its end and resolves with the exit code to return. Rejects only when the
  * child cannot be started at all (a race with the lookup above, e.g. the file was removed).
  */
-export function runChild(options: ChildOptions): Promise<number> {
-  const signals = options.signals ?? process;
-  return new Promise<number>((resolve, reject) => {
-    const child = spawn(options.file, [...options.args], {
-      argv0: options.argv0,
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ['inherit', 'inherit', options.stderrFilter ? 'pipe' : 'inherit'],
-    });
-    if (options.stderrFilter && child.stderr) {
-      child.stderr.pipe(options.stderrFilter).pipe(options.stderr ?? process.stderr, { end: false });
-    }
-    const forwarders = FORWARDED_SIGNALS.map((signal) => {
-      // Every one is caught, so `run` outlives the signal and reports the child's own end.
-      const forward = (): void => {
-        if (options.terminal && TERMINAL_SIGNALS.has(signal)) return;
-        // The child may already be gone; its exit decides what we return.
-        try {
-          child.kill(signal);
-        } catch {
-          /* ignore */
-        }
-      };
-      signals.on(signal, forward);
-      return { signal, forward };
-    });
-    const cleanup = (): void => {
-      for (const { signal, forward } of forwarders) signals.off(signal, forward);
-    };
-    child.once('error', (error) => {
-      cleanup();
-      reject(error);
-    });
-    child.once('close', (code, signal) => {
-      cleanup();
-      resolve(exitCodeOf(code, signal));
-    });
-  });
+export async function runChild(options: ChildOptions): Promise<number> {
+  const child = startChild(options);
+  const stop = forwardSignals(() => child, { signals: options.signals, terminal: options.terminal });
+  try {
+    return await child.exited;
+  } finally {
+    stop();
+  }
 }

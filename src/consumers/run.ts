@@ -10,9 +10,10 @@
 import { sanitizeForMessage } from '../errors.js';
 import type { Entry } from '../render/entries.js';
 import { childEnvironment } from './child-env.js';
-import { lookupCommand, runChild, type SignalSource } from './child.js';
+import { lookupCommand, runChild, startChild, type SignalSource } from './child.js';
 import { createMaskStream } from './mask.js';
 import { selectEntries, type Profile, type Selectors } from './select.js';
+import { superviseWatching, type WatchDeps } from './watch.js';
 
 export interface RunInput {
   command: string;
@@ -27,6 +28,8 @@ export interface RunInput {
   env: Readonly<Record<string, string | undefined>>;
   /** True when stdin is a terminal (see child.ts on terminal signals). */
   terminal: boolean;
+  /** `--watch`: restart the child when the daemon syncs values it was given (consumers/watch.ts). */
+  watch?: boolean;
 }
 
 export interface RunDeps {
@@ -38,6 +41,10 @@ export interface RunDeps {
   /** Where `run`'s own messages go (never stdout). */
   stderr(text: string): void;
   signals?: SignalSource;
+  /** For `--watch`: the daemon's status changes (exit 3 when no daemon answers). */
+  subscribe?: WatchDeps['subscribe'];
+  /** For `--watch`: how long a child gets after SIGTERM before SIGKILL. */
+  graceMs?: number;
 }
 
 /** Runs the consumer to its end; resolves with the exit code `run` returns. Throws AppError before the child starts. */
@@ -47,17 +54,30 @@ export async function runConsumer(input: RunInput, deps: RunDeps): Promise<numbe
     deps.stderr(`mcp-secrets run: ${sanitizeForMessage(input.command)}: ${found.reason}\n`);
     return found.exitCode;
   }
-  const { entries, profiles } = await deps.openEntries();
-  const selected = selectEntries(entries, input.selectors, profiles);
-  const { env } = childEnvironment(input.env, selected, { preserveEnv: input.preserveEnv });
-  return runChild({
+  const open = async (): Promise<Entry[]> => {
+    const { entries, profiles } = await deps.openEntries();
+    return selectEntries(entries, input.selectors, profiles);
+  };
+  const selected = await open();
+  const child = (entries: readonly Entry[]) => ({
     file: found.file,
     argv0: input.command,
     args: input.args,
-    env,
+    env: childEnvironment(input.env, entries, { preserveEnv: input.preserveEnv }).env,
     cwd: input.cwd,
-    terminal: input.terminal,
+    // one masking stream per child: a restarted child's stderr is masked with its own values
+    stderrFilter: input.mask ? createMaskStream(entries.map((e) => ({ name: e.name, value: e.value }))) : undefined,
+  });
+  if (!input.watch) return runChild({ ...child(selected), terminal: input.terminal, signals: deps.signals });
+  if (!deps.subscribe) throw new Error('run --watch needs a daemon subscription (a bug in the wiring)');
+  return superviseWatching(selected, {
+    subscribe: deps.subscribe,
+    reopen: open,
+    start: (entries) => startChild(child(entries)),
+    stderr: deps.stderr,
     signals: deps.signals,
-    stderrFilter: input.mask ? createMaskStream(selected.map((e) => ({ name: e.name, value: e.value }))) : undefined,
+    terminal: input.terminal,
+    graceMs: deps.graceMs,
+    label: sanitizeForMessage(input.command),
   });
 }
