@@ -55,11 +55,14 @@ test('restarts the command when its selected values change, not for other entrie
   t.deepEqual(await lines(log), ['sk-test-openai-v1-value']);
 
   // an entry this command was not given changes: no restart
+  const before = (await d.status()).source.sha256;
   await d.commitBundle({ ...sampleBundle('v1'), anthropic: { api_key: 'sk-ant-changed-value' } }, 'anthropic only');
-  await d.waitFor((s) => s.state === 'fresh' && s.entries === 3 && s.lastSync !== null, 'synced the anthropic change');
+  await d.waitFor((s) => s.state === 'fresh' && s.source.sha256 !== before, 'synced the anthropic change');
   // its own value changes: exactly one restart, with the new value
   await d.commitBundle({ ...sampleBundle('v1'), openai: { api_key: 'sk-openai-rotated-value' }, anthropic: { api_key: 'sk-ant-changed-value' } }, 'openai rotated');
-  await eventually(async () => ((await lines(log)).length >= 2 ? true : undefined), 30_000, 'the command restarted');
+  await eventually(async () => ((await lines(log)).length >= 2 ? true : undefined), 30_000, 'the command restarted').catch((e: Error) => {
+    throw new Error(`${e.message}; run said: ${stderr}; daemon: ${d.stderr.join('').slice(-2000)}`);
+  });
   t.deepEqual(await lines(log), ['sk-test-openai-v1-value', 'sk-openai-rotated-value'], stderr);
   t.regex(stderr, /restarted .*: its selected values changed/);
   t.false(stderr.includes('sk-openai-rotated-value'), 'no value on stderr');
