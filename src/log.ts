@@ -57,6 +57,12 @@ export class Redactor {
   }
 }
 
+/**
+ * The part of {@link Logger} a module that only reports needs (the watcher, the IPC server): one
+ * interface, so any logger, or a silent one in tests, fits them all.
+ */
+export type ReportingLogger = Pick<Logger, 'debug' | 'info' | 'warn'>;
+
 export interface LoggerOptions {
   level: LogLevel;
   redactor: Redactor;

@@ -34,6 +34,7 @@ import { createConnection, type Socket } from 'node:net';
 import type { Dirent, Stats } from 'node:fs';
 import { chmod, link, lstat, mkdir, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { ReportingLogger } from '../log.js';
 import { performance } from 'node:perf_hooks';
 import { IPCModule } from 'node-ipc';
 import { AppError, isAppError, sanitizeForMessage } from '../errors.js';
@@ -53,11 +54,8 @@ export interface DaemonPort {
   onStatusChange(listener: (status: StatusDocument) => void): () => void;
 }
 
-export interface IpcLogger {
-  debug(message: string, meta?: Record<string, unknown>): void;
-  info(message: string, meta?: Record<string, unknown>): void;
-  warn(message: string, meta?: Record<string, unknown>): void;
-}
+/** The server reports through any logger (the daemon passes `logger.child('ipc')`). */
+export type IpcLogger = ReportingLogger;
 
 export interface IpcServerOptions {
   socketPath: string;

@@ -9,6 +9,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import type { ReportingLogger } from '../log.js';
 import { currentBranchRef, gitLayout, indexLockPath, refFilePath, type GitLayout } from '../git/layout.js';
 import { createSettler, systemClock, type Clock, type Settler } from './settle.js';
 import { canonicalPath, nearestExistingDir, outermostRoots, watchTargets, type TargetWatch } from './targets.js';
@@ -28,11 +29,8 @@ export interface SourceWatcher {
   readonly ready: Promise<void>;
 }
 
-export interface WatchLogger {
-  debug(message: string, meta?: Record<string, unknown>): void;
-  info(message: string, meta?: Record<string, unknown>): void;
-  warn(message: string, meta?: Record<string, unknown>): void;
-}
+/** The watcher reports through any logger (the daemon passes `logger.child('watch')`). */
+export type WatchLogger = ReportingLogger;
 
 export interface WatchSourceOptions {
   /** The repo (git top level, or any directory when not in git). */
@@ -144,23 +142,23 @@ export async function watchSource(options: WatchSourceOptions): Promise<SourceWa
     // our own publishes show up as 'output' right after each sync: they are not a storm
     countsForStorm: (reason) => reason !== 'output',
     fire: (batch) => {
-      logger.debug('(watch) change settled', { reasons: [...batch.reasons], paths: batch.paths.length });
+      logger.debug('change settled', { reasons: [...batch.reasons], paths: batch.paths.length });
       try {
         opts.onChange({ reasons: batch.reasons, paths: batch.paths });
       } catch (error) {
-        logger.warn('(watch) onChange failed', { error: error instanceof Error ? error.message : String(error) });
+        logger.warn('onChange failed', { error: error instanceof Error ? error.message : String(error) });
       }
     },
-    onLockWait: () => logger.debug('(watch) waiting for index.lock to go', { path: lockFile }),
+    onLockWait: () => logger.debug('waiting for index.lock to go', { path: lockFile }),
     onStaleLock: (waitedMs) =>
-      logger.warn('(watch) index.lock still present; syncing anyway (a crashed git may have left it: remove it if no git command is running)', {
+      logger.warn('index.lock still present; syncing anyway (a crashed git may have left it: remove it if no git command is running)', {
         path: lockFile,
         waitedMs: Math.round(waitedMs),
       }),
   });
 
   const onError = (error: unknown) => {
-    if (!closed) logger.warn('(watch) watcher error', { error: error instanceof Error ? error.message : String(error) });
+    if (!closed) logger.warn('watcher error', { error: error instanceof Error ? error.message : String(error) });
   };
 
   // Static targets: everything except the branch ref, which follows HEAD.
@@ -190,7 +188,7 @@ export async function watchSource(options: WatchSourceOptions): Promise<SourceWa
   const deliver = (table: TargetTable) => (event: string, file: string) => {
     const entry = table.get(file);
     if (!entry || closed) return;
-    logger.debug('(watch) fs event', { event, reason: entry.reason, path: entry.original });
+    logger.debug('fs event', { event, reason: entry.reason, path: entry.original });
     settler.note(entry.reason, entry.original);
     if (entry.reason === 'head') retargetRef();
     if (event !== 'change') checkRoots();
@@ -200,7 +198,7 @@ export async function watchSource(options: WatchSourceOptions): Promise<SourceWa
   let staticWatch: TargetWatch;
   const startStatic = (): TargetWatch => {
     roots = staticRoots().map((dir) => ({ dir, ino: inode(dir) }));
-    logger.debug('(watch) watching', { roots: roots.map((r) => r.dir), targets: staticTargets.size });
+    logger.debug('watching', { roots: roots.map((r) => r.dir), targets: staticTargets.size });
     return watchTargets({ targets: [...staticTargets.keys()], roots: roots.map((r) => r.dir), onEvent: deliver(staticTargets), onError });
   };
   staticWatch = startStatic();
@@ -214,7 +212,7 @@ export async function watchSource(options: WatchSourceOptions): Promise<SourceWa
     if (unchanged) return;
     restarting = restarting.then(async () => {
       if (closed) return;
-      logger.info('(watch) a watched directory was removed or replaced; watching again', { roots: roots.map((r) => r.dir) });
+      logger.info('a watched directory was removed or replaced; watching again', { roots: roots.map((r) => r.dir) });
       await staticWatch.close();
       if (closed) return;
       staticWatch = startStatic();
@@ -222,7 +220,7 @@ export async function watchSource(options: WatchSourceOptions): Promise<SourceWa
       if (closed) return;
       // Whatever changed while no watch was up went unseen: report every kind of target once.
       for (const reason of new Set([...staticTargets.values()].map((entry) => entry.reason))) settler.note(reason);
-      logger.debug('(watch) watching again: ready');
+      logger.debug('watching again: ready');
     });
   }
 
@@ -240,7 +238,7 @@ export async function watchSource(options: WatchSourceOptions): Promise<SourceWa
     const table: TargetTable = new Map();
     addTarget(table, path.join(gitLayoutNow.commonDir, 'packed-refs'), 'branch-ref');
     if (ref !== null) addTarget(table, refFilePath(gitLayoutNow, ref), 'branch-ref');
-    logger.debug('(watch) following branch ref', { ref });
+    logger.debug('following branch ref', { ref });
     refWatch = watchTargets({ targets: [...table.keys()], roots: [nearestExistingDir(gitLayoutNow.commonDir)], onEvent: deliver(table), onError });
     await refWatch.ready;
     // The new branch may have moved while this watch was starting (checkout -b, then commit at
@@ -256,7 +254,7 @@ export async function watchSource(options: WatchSourceOptions): Promise<SourceWa
   const ready = (async () => {
     await staticWatch.ready;
     await retargeting;
-    logger.debug('(watch) ready');
+    logger.debug('ready');
   })();
 
   return {
