@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { AppError, isAppError } from '../errors.js';
 import type { EngineName } from '../config/options.js';
-import { formatFromPath, parseBundle, decryptDetailed, type SopsMetadataSummary, type TreeMap } from '../sops/index.js';
+import { formatFromPath, parseBundle, decryptDetailed, type SopsFormat, type SopsMetadataSummary, type TreeMap } from '../sops/index.js';
 import { chooseEngine } from '../engine/select.js';
 import { createNativeEngine } from '../engine/native.js';
 import { createSopsCliEngine } from '../engine/sops-cli.js';
@@ -107,20 +107,34 @@ export async function readBundle(plan: SyncPlan): Promise<Buffer> {
   }
 }
 
-/** Metadata, identities and the decrypted document: everything that needs the bundle's bytes only. */
-async function decryptBundle(
-  plan: SyncPlan,
+/** What {@link decryptDocument} needs to know of the file: where it is, how to name it, which engine. */
+export interface DocumentSource {
+  sourceAbs: string;
+  /** How messages name it (relative to the repo for a bundle, as typed for `decrypt FILE`). */
+  sourceRel: string;
+  engine: EngineName;
+  /** Default: from the file name. */
+  format?: SopsFormat;
+}
+
+/**
+ * Metadata, identities and the decrypted document: everything that needs the file's bytes only.
+ * One parse; one no-identity error listing every place tried. `decrypt FILE` uses it as is; a
+ * bundle goes on to entries and the pin in {@link openBundle}. The data key comes back only
+ * from the native engine, after the MAC check: the caller digests it and wipes it.
+ */
+export async function decryptDocument(
+  plan: DocumentSource,
   bytes: Buffer,
   deps: OpenDeps,
 ): Promise<{ document: TreeMap; dataKey: Uint8Array | null; metadata: SopsMetadataSummary; lookup: IdentityLookup }> {
-  const format = formatFromPath(plan.sourceAbs);
+  const format = plan.format ?? formatFromPath(plan.sourceAbs);
   // parsed once: the metadata picks the engine, and the native engine decrypts the same parse
   const parsed = parseBundle(bytes, { format, path: plan.sourceRel });
   const metadata = parsed.metadata;
   const lookup = await deps.identities();
   if (lookup.identities.length === 0) throw noIdentityError(lookup.attempts, metadata.ageRecipients, [], { bundle: plan.sourceRel });
   const engine = await chooseEngine(plan.engine, metadata, {
-    // the data key comes back (after the MAC check) only to be pinned, below
     // the data key comes back (after the MAC check) only to be pinned; the parse is reused
     native: createNativeEngine((_bytes, options) => decryptDetailed(parsed, { ...options, keepDataKey: true })),
     sops: () => createSopsCliEngine({ binary: deps.sopsBinary, env: deps.env, bundleKeys: metadata }),
@@ -164,7 +178,7 @@ export async function openBundle(plan: SyncPlan, deps: OpenDeps, bytes?: Buffer)
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );
-  const decrypted = decryptBundle(plan, read, deps).then(
+  const decrypted = decryptDocument(plan, read, deps).then(
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );

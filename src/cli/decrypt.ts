@@ -7,13 +7,10 @@ import path from 'node:path';
 import { AppError, EXIT, isAppError } from '../errors.js';
 import { READ_LIMITS, readBounded } from '../fsx/read-bounded.js';
 import { resolveCommonOptions } from '../config/options.js';
-import { formatFromPath, inspect, decrypt as nativeDecrypt, serialize, toOrderedJson, type SopsFormat } from '../sops/index.js';
-import { chooseEngine } from '../engine/select.js';
+import { formatFromPath, serialize, toOrderedJson, type SopsFormat } from '../sops/index.js';
 import { SOPS_FORMATS } from '../engine/types.js';
-import { createNativeEngine } from '../engine/native.js';
-import { createSopsCliEngine } from '../engine/sops-cli.js';
+import { decryptDocument } from '../bundle/open.js';
 import { identityLookup } from '../identity/lookup.js';
-import { noIdentityError } from '../identity/resolve.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const FORMATS = SOPS_FORMATS;
@@ -47,14 +44,13 @@ export async function runDecrypt(input: CommandInput, io: CliIo): Promise<number
   }
   const inputFormat = formatOption('input-type', input.values['input-type'], formatFromPath(abs));
   const outputFormat = formatOption('output-type', input.values['output-type'], inputFormat);
-  const metadata = inspect(bytes, { format: inputFormat, path: file });
-  const lookup = await identityLookup({ env: io.env, cache: false, onNotice: () => {} })();
-  if (lookup.identities.length === 0) throw noIdentityError(lookup.attempts, metadata.ageRecipients, [], { bundle: file });
-  const engine = await chooseEngine(options.engine, metadata, {
-    native: createNativeEngine(nativeDecrypt),
-    sops: () => createSopsCliEngine({ env: io.env, bundleKeys: metadata }),
-  });
-  const document = await engine.decrypt({ bytes, path: abs, format: inputFormat, identities: lookup.identities.map((i) => i.line) });
+  // the same open as sync (one parse, the identity order, the engine rules), without entries or pins
+  const { document, dataKey } = await decryptDocument(
+    { sourceAbs: abs, sourceRel: file, engine: options.engine, format: inputFormat },
+    bytes,
+    { identities: identityLookup({ env: io.env, cache: false, onNotice: () => {} }), env: io.env },
+  );
+  dataKey?.fill(0);
   if (outputFormat === 'json') io.stdout(toOrderedJson(document) + '\n');
   else io.stdout(serialize(document, outputFormat));
   return EXIT.OK;
