@@ -18,7 +18,7 @@ import type { Profile } from '../consumers/select.js';
 import { loadRepoConfig, type RepoConfig } from '../config/repo-config.js';
 import { READ_LIMITS, readBoundedText } from '../fsx/read-bounded.js';
 import type { Entry } from '../render/entries.js';
-import { acceptConfigGrant, checkConfigGrant, configWidenedError } from '../trust/config-grants.js';
+import { acceptConfigGrant, grantToRecord } from '../trust/config-grants.js';
 import { acceptDataKey } from '../trust/data-keys.js';
 import { openBundle, type OpenDeps, type SyncPlan } from './open.js';
 
@@ -54,10 +54,8 @@ export async function readRepoConfigText(file: string): Promise<string | null> {
 export async function trustedRepoConfig(repo: string, home: string): Promise<RepoConfig> {
   const config = await loadRepoConfig(repo, readRepoConfigText);
   // No file: no profiles, and nothing to consent to (the default outputs are today's).
-  if (config.file === null) return config;
-  const standing = await checkConfigGrant(home, { ...config, file: config.file });
-  if (standing.verdict === 'widened') throw configWidenedError(config.file, repo, standing.widening, standing.grant);
-  if (standing.verdict === 'first-use') await acceptConfigGrant(home, config.file, standing.grant);
+  const record = await grantToRecord(home, repo, config, false);
+  if (record !== null) await acceptConfigGrant(home, record.file, record.grant);
   return config;
 }
 
@@ -87,7 +85,7 @@ export async function openForConsumer(plan: SyncPlan, deps: OpenDeps, wantsProfi
 export async function acceptRepoConfig(repo: string, home: string): Promise<{ file: string; widening: string[] } | null> {
   const config = await loadRepoConfig(repo, readRepoConfigText);
   if (config.file === null) return null;
-  const standing = await checkConfigGrant(home, { ...config, file: config.file });
-  if (standing.verdict !== 'known') await acceptConfigGrant(home, config.file, standing.grant);
-  return { file: config.file, widening: standing.verdict === 'widened' ? standing.widening : [] };
+  const record = await grantToRecord(home, repo, config, true);
+  if (record !== null) await acceptConfigGrant(home, record.file, record.grant);
+  return { file: config.file, widening: record?.widening ?? [] };
 }

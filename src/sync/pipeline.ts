@@ -18,10 +18,9 @@ import { readSopsConfigRecipients } from '../identity/recipients.js';
 import { DataKeyChangedError, TRUST_FILE, trustFileWith } from '../trust/data-keys.js';
 import { openBundle, readBundle, sha256Hex, type DataKeyPin, type OpenDeps, type SyncPlan } from '../bundle/open.js';
 import { OUTPUTS_RECORD, outputsRecordBytes, readOutputsRecord, renderOutputs, resolveOutputs } from '../bundle/outputs.js';
-import { loadRepoConfig, type RepoConfig } from '../config/repo-config.js';
+import { loadRepoConfig } from '../config/repo-config.js';
 import { readRepoConfigText } from '../bundle/consumer-entries.js';
-import { checkConfigGrant, ConfigWidenedError } from '../trust/config-grants.js';
-import type { ConfigGrant } from '../config/config-trust.js';
+import { grantToRecord } from '../trust/config-grants.js';
 
 // Opening the bundle is the use-case layer's (bundle/open.ts); these names stay importable from here.
 export { planFor, readBundle, sha256Hex, type IdentityLookup, type ResolvedIdentity, type SyncPlan } from '../bundle/open.js';
@@ -31,19 +30,6 @@ export interface PipelineDeps extends OpenDeps {
   acceptDataKey?: boolean;
   /** Accept a repo config that widens the accepted one (`status --ack` in the daemon). Default false. */
   acceptConfig?: boolean;
-}
-
-/**
- * Consent for the repo config (DESIGN.md "Consumers"): the first version seen is recorded with
- * the outputs; a widening is refused ({@link ConfigWidenedError}) unless the caller accepts it;
- * a narrowing is used as it is.
- */
-async function configGrant(plan: SyncPlan, config: RepoConfig, accept: boolean): Promise<{ file: string; grant: ConfigGrant } | null> {
-  if (config.file === null) return null;
-  const standing = await checkConfigGrant(plan.home, { ...config, file: config.file });
-  if (standing.verdict === 'known') return null;
-  if (standing.verdict === 'widened' && !accept) throw new ConfigWidenedError(config.file, plan.repo, standing.widening, standing.grant);
-  return { file: config.file, grant: standing.grant };
 }
 
 /**
@@ -94,7 +80,8 @@ export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<S
   const outputs = resolveOutputs(plan.home, config.outputs);
   const rendered = renderOutputs(outputs, entries, config.profiles, { path: plan.sourceRel, sha256: sourceSha256, commit: origin.commit });
   // Last steps before publishing: a bundle that cannot be rendered records nothing either.
-  const grant = await configGrant(plan, config, deps.acceptConfig === true);
+  // consent for the repo config: a grant to record goes into the same publish as the outputs
+  const grant = await grantToRecord(plan.home, plan.repo, config, deps.acceptConfig === true);
   const { pin: dataKeyPin, record } = recordPin(plan, pin, deps.acceptDataKey === true);
   const trustFile = record === undefined && grant === null ? null : await trustFileWith(plan.home, { dataKey: record, config: grant ?? undefined });
   // Every output name this home holds: the record lists them before they are written, so a crash

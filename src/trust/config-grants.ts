@@ -34,6 +34,23 @@ export async function checkConfigGrant(home: string, config: RepoConfig & { file
   return widening.length === 0 ? { verdict: 'known', grant } : { verdict: 'widened', grant, widening };
 }
 
+/**
+ * The one consent decision, for `sync`, the daemon and `run`: the grant the caller must record
+ * (first use, or a widening it was told to accept), or null when nothing is to be recorded (no
+ * config file, or nothing beyond the accepted grant). A widening not accepted throws
+ * {@link ConfigWidenedError} naming each widening. Recording is the caller's step: `sync` records
+ * the grant in the same publish as the outputs, `run` at once.
+ *
+ * @throws ConfigWidenedError (`E_UNTRUSTED`); AppError from reading the trust file.
+ */
+export async function grantToRecord(home: string, repo: string, config: RepoConfig, accept: boolean): Promise<{ file: string; grant: ConfigGrant; widening: string[] } | null> {
+  if (config.file === null) return null;
+  const standing = await checkConfigGrant(home, { ...config, file: config.file });
+  if (standing.verdict === 'known') return null;
+  if (standing.verdict === 'widened' && !accept) throw new ConfigWidenedError(config.file, repo, standing.widening, standing.grant);
+  return { file: config.file, grant: standing.grant, widening: standing.verdict === 'widened' ? standing.widening : [] };
+}
+
 /** Records `grant` as the accepted one for the config file at `file` (absolute), atomically, 0600. */
 export async function acceptConfigGrant(home: string, file: string, grant: ConfigGrant): Promise<void> {
   const trust = (await readTrustFile(home)) ?? emptyTrust();
@@ -63,9 +80,4 @@ export class ConfigWidenedError extends AppError {
     Object.defineProperty(this, 'pendingGrant', { value: grant, enumerable: false });
     Object.defineProperty(this, 'widening', { value: [...widening], enumerable: false });
   }
-}
-
-/** See {@link ConfigWidenedError}. */
-export function configWidenedError(file: string, repo: string, widening: readonly string[], grant: ConfigGrant = { outputs: {}, profiles: {} }): ConfigWidenedError {
-  return new ConfigWidenedError(file, repo, widening, grant);
 }

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseRepoConfig } from '../../../src/config/repo-config.js';
-import { acceptConfigGrant, checkConfigGrant, configWidenedError } from '../../../src/trust/config-grants.js';
+import { acceptConfigGrant, checkConfigGrant, ConfigWidenedError } from '../../../src/trust/config-grants.js';
 import { acceptDataKey, checkDataKey, dataKeyDigest, TRUST_FILE } from '../../../src/trust/data-keys.js';
 
 async function home(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
@@ -27,7 +27,7 @@ test('the first config seen is first-use; once recorded it is known, narrower is
   const wider = await checkConfigGrant(h, await config('  gemini: {include: ["GEMINI_*", DATABASE_URL, OPENAI_API_KEY]}\n  ops: {providers: [ops]}\n'));
   t.is(wider.verdict, 'widened');
   t.deepEqual(wider.verdict === 'widened' ? wider.widening : [], ['profile gemini now also selects OPENAI_API_KEY', 'new profile ops (provider ops)']);
-  const error = configWidenedError(FILE, '/repo', wider.verdict === 'widened' ? wider.widening : []);
+  const error = new ConfigWidenedError(FILE, '/repo', wider.verdict === 'widened' ? wider.widening : [], wider.grant);
   t.is(error.code, 'E_UNTRUSTED');
   t.regex(error.describe(), /--accept-config/);
 });
