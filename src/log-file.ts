@@ -17,13 +17,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { AppError } from './errors.js';
+import { errnoOf } from './fsx/errno.js';
 
 const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
 const O_NONBLOCK = fs.constants.O_NONBLOCK ?? 0;
-
-function errnoOf(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null ? (error as NodeJS.ErrnoException).code : undefined;
-}
 
 /**
  * Makes sure `dir` (the `logs` directory inside a checked home) is a private directory of ours.

@@ -20,6 +20,7 @@
 import { constants, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { AppError, sanitizeForMessage, type ErrorCode } from '../errors.js';
+import { isErrno } from './errno.js';
 
 /**
  * Limits per kind of input. Each is far above any real file of that kind and far below what
@@ -94,10 +95,6 @@ function refuse(file: string, options: BoundedReadOptions, refused: Refusal, wha
     hint: options.hint ? `${remedy}; ${options.hint}` : remedy,
     details: { file, refused, limit: options.limit, ...extra },
   });
-}
-
-function isErrno(error: unknown, code: string): boolean {
-  return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === code;
 }
 
 function checkStats(file: string, stats: Stats, options: BoundedReadOptions): void {

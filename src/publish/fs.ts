@@ -9,6 +9,7 @@
 import { constants, type Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { READ_LIMITS, readBounded } from '../fsx/read-bounded.js';
+import { isErrno } from '../fsx/errno.js';
 
 /** The steps a failure can be injected at. `write` and `fsync` act on an open temp file. */
 export type FsStep = 'open' | 'write' | 'fsync' | 'rename' | 'dirFsync';
@@ -49,10 +50,6 @@ export interface PublishFs {
 
 // O_NOFOLLOW does not exist on Windows; there the flag falls back to a plain open.
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
-
-function isErrno(error: unknown, ...codes: string[]): boolean {
-  return typeof error === 'object' && error !== null && codes.includes((error as NodeJS.ErrnoException).code ?? '');
-}
 
 /** The real file system. */
 export const realFs: PublishFs = {

@@ -21,6 +21,7 @@ import { link, lstat, open, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, sanitizeForMessage } from '../errors.js';
 import { TEMP_PREFIX } from './publisher.js';
+import { errnoOf } from '../fsx/errno.js';
 
 /** The lock's name in home (an `.mcp-secrets…` name: ensureHome counts it as ours). */
 export const HOME_LOCK_NAME = '.mcp-secrets.lock';
@@ -52,10 +53,6 @@ export interface HomeLockDeps {
   procStart?: (pid: number) => string | null;
   pid?: number;
   now?: () => Date;
-}
-
-function errnoOf(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null ? (error as NodeJS.ErrnoException).code : undefined;
 }
 
 function processIsAlive(pid: number): boolean {
