@@ -48,7 +48,7 @@ export class WatchRecorder {
   }
 
   /** Resolves once `condition` holds (checked on every call and log line), rejects after `timeoutMs`. */
-  waitUntil(condition: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
+  waitUntil(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
     if (condition()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
