@@ -187,8 +187,11 @@ export function createServiceCommand(overrides: Partial<ServiceCommandDeps> = {}
   };
 }
 
-/** States a just-started daemon passes through before its first sync has an outcome. */
-const SETTLING = new Set(['starting', 'syncing']);
+/**
+ * States a just-started daemon passes through before its first sync has an outcome (`stale`: a
+ * sync is due or queued, e.g. a change seen right after start).
+ */
+const SETTLING = new Set(['starting', 'syncing', 'stale']);
 
 /**
  * Polls the daemon's socket until its first sync has an outcome (fresh, locked, error …), so that
