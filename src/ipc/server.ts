@@ -466,14 +466,21 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
   log.info('listening', { socket: socketPath });
 
   // one sweep for all connections: closes those that completed no request for idleTimeoutMs
+  const isIdle = (conn: Connection, now: number) => !conn.unsubscribe && conn.inFlight === 0 && now - conn.lastProgressAt > idleTimeoutMs;
   const sweeper = setInterval(
     () => {
-      const now = performance.now();
-      for (const conn of connections.values()) {
-        if (conn.unsubscribe || conn.inFlight > 0 || now - conn.lastProgressAt <= idleTimeoutMs) continue;
-        log.debug('closing an idle client', { buffered: conn.decoder.buffered });
-        conn.socket.destroy();
-      }
+      const suspects = [...connections.values()].filter((conn) => isIdle(conn, performance.now()));
+      if (suspects.length === 0) return;
+      // timers run before the poll phase: after a stalled event loop, a request that already sits in
+      // the socket's buffer has not been read yet. Deciding after one turn (setImmediate runs after
+      // poll) lets it count, so a busy daemon does not drop a client that did write in time.
+      setImmediate(() => {
+        for (const conn of suspects) {
+          if (!connections.has(conn.socket) || !isIdle(conn, performance.now())) continue;
+          log.debug('closing an idle client', { buffered: conn.decoder.buffered });
+          conn.socket.destroy();
+        }
+      });
     },
     Math.max(20, Math.min(idleTimeoutMs / 4, 5_000)),
   );

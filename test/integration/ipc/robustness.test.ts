@@ -52,6 +52,22 @@ test('a wait-fresh longer than the idle timeout is answered at its own timeout, 
   c.socket.destroy();
 });
 
+test.serial('a request already written when the event loop stalls past the idle timeout is answered, not swept', async (t) => {
+  // the server and this client share one event loop: blocking it after the write puts the sweep's
+  // timer and the unread request side by side, as a busy daemon sees them
+  const { socketPath } = await fakeServer(t, { idleTimeoutMs: 100 });
+  const c = await rawClient(socketPath);
+  c.socket.write('{"type":"status","data":{"id":7}}\f');
+  const until = performance.now() + 400;
+  while (performance.now() < until) {
+    // a stalled event loop
+  }
+  const reply = (await Promise.race([c.next(), c.closed.then(() => null)])) as { data: { id: number } } | null;
+  t.truthy(reply, 'the connection was closed before the answer');
+  t.is(reply!.data.id, 7);
+  c.socket.destroy();
+});
+
 test('a client that trickles bytes without ever finishing a frame is closed after the idle timeout', async (t) => {
   const { socketPath, server } = await fakeServer(t, { idleTimeoutMs: 200 });
   const c = await rawClient(socketPath);
