@@ -3,11 +3,10 @@
  *
  * The parser is commander: per-command help with each flag's description, unknown flags and
  * commands answered with a suggestion, choices checked. It costs ~14 ms to load on Node 20, which
- * is most of what `status` and `tray` take beyond Node's own start: those two first try Node's
- * util.parseArgs on the same table, and load commander only for `--help` or a mistake, so both
- * paths print the same help and the same errors.
+ * is most of what `status` and `tray` take beyond Node's own start: those two first try
+ * util.parseArgs on the same table (./quick-parse.ts, in the dispatcher) and come here only for
+ * `--help` or a mistake, so both paths print the same help and the same errors.
  */
-import { parseArgs } from 'node:util';
 import type { Command as Commander, Option as CommanderOption } from 'commander';
 import { AppError } from '../errors.js';
 import { COMMAND_SPECS, HELP_FLAG, usageLine, type CommandSpec } from './spec.js';
@@ -16,9 +15,6 @@ import type { CommandInput } from './types.js';
 /** What parsing gives the dispatcher: the command's input, or the help text to print. */
 export type Parsed = { kind: 'run'; input: CommandInput } | { kind: 'help'; text: string };
 
-/** Commands whose start-up time matters (a status bar polls them): see the module comment. */
-const FAST = new Set(['status', 'tray']);
-
 export async function parseCommand(name: string, words: readonly string[]): Promise<Parsed> {
   const spec = COMMAND_SPECS[name];
   if (spec === undefined) throw await unknownCommand(name);
@@ -26,8 +22,7 @@ export async function parseCommand(name: string, words: readonly string[]): Prom
   const dashDash = spec.passThrough ? words.indexOf('--') : -1;
   const own = dashDash === -1 ? words : words.slice(0, dashDash);
   const passThrough = spec.passThrough ? (dashDash === -1 ? null : words.slice(dashDash + 1)) : undefined;
-  const quick = FAST.has(name) ? quickParse(spec, own) : null;
-  const parsed = quick ?? (await parseWithCommander(name, spec, own));
+  const parsed = await parseWithCommander(name, spec, own);
   if (parsed.kind === 'help') return parsed;
   const { values, positionals } = parsed;
   if (positionals.length > (spec.maxPositionals ?? 0)) {
@@ -39,26 +34,7 @@ export async function parseCommand(name: string, words: readonly string[]): Prom
 }
 
 type Values = CommandInput['values'];
-type Own = { kind: 'run'; values: Values; positionals: string[] } | { kind: 'help'; text: string };
-
-/** util.parseArgs on the table: null for anything but a clean run (help or a mistake go to commander). */
-function quickParse(spec: CommandSpec, words: readonly string[]): Own | null {
-  const options = Object.fromEntries(
-    Object.entries({ ...spec.flags, help: HELP_FLAG }).map(([n, f]) => [n, { type: f.value === undefined ? 'boolean' : 'string', ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) }]),
-  ) as Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...words], options, allowPositionals: true, strict: true });
-  } catch {
-    return null;
-  }
-  if (parsed.values.help) return null;
-  for (const [n, f] of Object.entries(spec.flags)) {
-    const v = parsed.values[n];
-    if (f.choices && typeof v === 'string' && !f.choices.includes(v)) return null;
-  }
-  return { kind: 'run', values: parsed.values, positionals: parsed.positionals };
-}
+type Own = { kind: 'run'; values: Values; positionals: readonly string[] } | { kind: 'help'; text: string };
 
 async function parseWithCommander(name: string, spec: CommandSpec, words: readonly string[]): Promise<Own> {
   const { Command, Option, CommanderError } = await import('commander');

@@ -1,11 +1,12 @@
 /**
- * The dispatcher: finds the command, has its words parsed against the spec table (./parse.ts),
- * runs it and turns errors into the contract's exit codes and messages. Command modules are
+ * The dispatcher: finds the command, has its words parsed against the spec table (./parse.ts,
+ * or ./quick-parse.ts for `status` and `tray`), runs it and turns errors into the contract's exit codes and messages. Command modules are
  * imported lazily so that `status` and `tray` do not load the daemon's dependencies.
  */
 import { AppError, EXIT } from '../errors.js';
 import { reportError } from './report.js';
 import { COMMAND_SPECS } from './spec.js';
+import { QUICK_COMMANDS, quickParse } from './quick-parse.js';
 import type { CliIo, Command } from './types.js';
 
 const LOADERS: Record<string, () => Promise<{ default: Command }>> = {
@@ -69,15 +70,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const wantsJson = own.includes('--json') && spec?.stdoutIsTheChilds !== true;
   const out = spec?.stdoutIsTheChilds ? io.stderr : io.stdout;
   try {
-    const { parseCommand } = await import('./parse.js');
-    const parsed = await parseCommand(command, words);
-    if (parsed.kind === 'help') {
-      out(parsed.text);
-      return EXIT.OK;
+    let input = spec && QUICK_COMMANDS.has(command) ? quickParse(spec, words) : null;
+    if (input === null) {
+      const { parseCommand } = await import('./parse.js');
+      const parsed = await parseCommand(command, words);
+      if (parsed.kind === 'help') {
+        out(parsed.text);
+        return EXIT.OK;
+      }
+      input = parsed.input;
     }
     const load = LOADERS[command];
     if (load === undefined) throw new AppError('E_INTERNAL', `the command table has no module for "${command}"`);
-    return await (await load()).default.run(parsed.input, io);
+    return await (await load()).default.run(input, io);
   } catch (error) {
     return reportError(error, io, wantsJson);
   }

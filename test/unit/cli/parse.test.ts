@@ -1,6 +1,7 @@
 import test from 'ava';
 import { runCli } from '../../../src/cli/run.js';
 import { parseCommand } from '../../../src/cli/parse.js';
+import { quickParse } from '../../../src/cli/quick-parse.js';
 import { COMMAND_SPECS, flagWords } from '../../../src/cli/spec.js';
 import type { AppError } from '../../../src/errors.js';
 import type { CliIo } from '../../../src/cli/types.js';
@@ -83,13 +84,20 @@ test('switches, values, repeated flags and `--no-…` switches reach the command
 });
 
 test('status and tray read the same flags on their quick path as through the full parser', async (t) => {
-  const status = await parseCommand('status', ['--check', '--max-age', '10m', '--socket=/x.sock']);
-  t.deepEqual(status.kind === 'run' && status.input.values, { check: true, 'max-age': '10m', socket: '/x.sock' });
-  const tray = await parseCommand('tray', ['--format', 'waybar', '--watch']);
-  t.deepEqual(tray.kind === 'run' && tray.input.values, { format: 'waybar', watch: true });
-  // a mistake on the quick path gets the full parser's message
-  const error = await t.throwsAsync<AppError>(parseCommand('tray', ['--format', 'html']));
-  t.regex(error!.message, /Allowed choices are text, json, waybar, xbar/);
+  for (const [name, words] of [
+    ['status', ['--check', '--max-age', '10m', '--socket=/x.sock']],
+    ['status', ['--json', '--home', '/h']],
+    ['tray', ['--format', 'waybar', '--watch']],
+    ['tray', ['--json']],
+  ] as const) {
+    const full = await parseCommand(name, words);
+    t.deepEqual(quickParse(COMMAND_SPECS[name]!, words)?.values, full.kind === 'run' ? full.input.values : undefined, words.join(' '));
+  }
+  // anything but a clean line goes to the full parser, for its help and its messages
+  for (const words of [['--help'], ['-h'], ['--format', 'html'], ['--sorce'], ['extra']]) t.is(quickParse(COMMAND_SPECS.tray!, words), null, words.join(' '));
+  const h = harness();
+  t.is(await runCli(['tray', '--format', 'html'], h.io), 64);
+  t.regex(h.err(), /Allowed choices are text, json, waybar, xbar/);
 });
 
 test('run: `--` is required, and what follows it is never read as ours', async (t) => {
