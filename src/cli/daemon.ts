@@ -11,14 +11,7 @@ import { startDaemon } from '../daemon/run.js';
 import { reportError } from './report.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
-const command: Command = {
-  usage: 'daemon [--repo DIR] [--source PATH] [--home DIR] [--socket PATH] [--engine auto|native|sops] [--settle-ms N] [--no-cache-identity] [--log-level LEVEL]',
-  options: {
-    'settle-ms': { type: 'string' },
-    'no-cache-identity': { type: 'boolean' },
-  },
-  run: runDaemon,
-};
+const command: Command = { run: runDaemon };
 export default command;
 
 function settleMs(raw: unknown): number | undefined {

@@ -15,12 +15,7 @@ import type { Command, CliIo, CommandInput } from './types.js';
 
 const FORMATS = SOPS_FORMATS;
 
-const command: Command = {
-  usage: 'decrypt FILE [--input-type yaml|json|dotenv|ini|binary] [--output-type yaml|json|dotenv|ini|binary] [--engine auto|native|sops]',
-  options: { 'input-type': { type: 'string' }, 'output-type': { type: 'string' } },
-  maxPositionals: 1,
-  run: runDecrypt,
-};
+const command: Command = { run: runDecrypt };
 export default command;
 
 function formatOption(name: string, value: unknown, fallback: SopsFormat): SopsFormat {

@@ -16,11 +16,7 @@ import type { StatusDocument } from '../ipc/status.js';
 import { createSampleRepo, git, sampleDocument, writeBundle } from '../demo/sample.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
-const command: Command = {
-  usage: 'demo [--keep]',
-  options: { keep: { type: 'boolean' } },
-  run: runDemo,
-};
+const command: Command = { run: runDemo };
 export default command;
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));

@@ -21,11 +21,7 @@ import { serviceLocations, serviceManagerFor } from '../service/platform.js';
 import os from 'node:os';
 import type { Command, CliIo, CommandInput } from './types.js';
 
-const command: Command = {
-  usage: 'doctor [--repo DIR] [--source PATH] [--home DIR] [--socket PATH] [--json]',
-  options: {},
-  run: runDoctor,
-};
+const command: Command = { run: runDoctor };
 export default command;
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';

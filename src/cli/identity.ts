@@ -149,7 +149,7 @@ async function importIdentities(input: CommandInput, deps: IdentityDeps, json: b
   await warnUnknownRecipients(identities, deps);
   for (const identity of identities) await keychain.set(identity.recipient, identity.line);
   const recipients = identities.map((i) => i.recipient);
-  if (json) deps.io.stdout(JSON.stringify({ stored: recipients, keychain: keychain.name }) + '\n');
+  if (json) deps.io.stdout(JSON.stringify({ stored: recipients, keychain: keychain.name }, null, 2) + '\n');
   else for (const r of recipients) deps.io.stdout(`stored ${r} in the OS keychain (${keychain.name})\n`);
   // a daemon locked on a rotated key picks the new one up now, without a restart
   const daemonState = await deps.notifyDaemon?.();
@@ -198,7 +198,7 @@ async function show(deps: IdentityDeps, json: boolean): Promise<number> {
         service: 'mcp-secrets',
         bundle: bundle === null ? null : { path: deps.bundleLabel, recipients: bundle },
         identities,
-      }) + '\n',
+      }, null, 2) + '\n',
     );
     return EXIT.OK;
   }
@@ -237,7 +237,7 @@ async function copy(input: CommandInput, deps: IdentityDeps, json: boolean): Pro
   const source = (deps.keychainStore ?? ((store: KeychainStore) => openKeychainStore(store, deps.io.env)))(from as KeychainStore);
   const result = await copyIdentities(source, target);
   if (json) {
-    deps.io.stdout(JSON.stringify({ from, to: target.name, ...result }) + '\n');
+    deps.io.stdout(JSON.stringify({ from, to: target.name, ...result }, null, 2) + '\n');
     return EXIT.OK;
   }
   for (const r of result.copied) deps.io.stdout(`copied ${r} from ${from} to ${target.name} (read back and verified)\n`);
@@ -270,7 +270,7 @@ async function forget(input: CommandInput, deps: IdentityDeps, json: boolean): P
     removed = [];
     for (const recipient of await keychain.listRecipients()) if (await keychain.delete(recipient)) removed.push(recipient);
   }
-  if (json) deps.io.stdout(JSON.stringify({ removed, keychain: keychain.name }) + '\n');
+  if (json) deps.io.stdout(JSON.stringify({ removed, keychain: keychain.name }, null, 2) + '\n');
   else if (removed.length === 0) deps.io.stdout(`no identity in the OS keychain (${keychain.name})\n`);
   else for (const r of removed) deps.io.stdout(`${oneLine(`removed ${r} from the OS keychain (${keychain.name})`)}\n`);
   // a running daemon still holds the forgotten identity in memory: make it re-read (as import does)
@@ -327,17 +327,6 @@ export async function runIdentity(input: CommandInput, deps: IdentityDeps): Prom
   }
 }
 
-const command: Command = {
-  usage: USAGE,
-  options: {
-    file: { type: 'string' },
-    'from-env': { type: 'boolean' },
-    all: { type: 'boolean' },
-    force: { type: 'boolean' },
-    from: { type: 'string' },
-  },
-  maxPositionals: 2,
-  run: (input, io) => runIdentity(input, defaultIdentityDeps(input, io)),
-};
+const command: Command = { run: (input, io) => runIdentity(input, defaultIdentityDeps(input, io)) };
 
 export default command;

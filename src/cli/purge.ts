@@ -18,11 +18,7 @@ import { wipeFile } from '../publish/remove.js';
 import { liveHomeLockHolder } from '../publish/home-lock.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
-const command: Command = {
-  usage: 'purge [--keep-identity] [--home DIR] [--socket PATH] [--json]',
-  options: { 'keep-identity': { type: 'boolean' } },
-  run: runPurge,
-};
+const command: Command = { run: runPurge };
 export default command;
 
 export interface PurgeReport {

@@ -9,12 +9,12 @@ import type { CliIo } from './types.js';
  */
 export function reportError(error: unknown, io: CliIo, json: boolean): number {
   if (isAppError(error)) {
-    if (json) io.stdout(JSON.stringify({ error: error.toJSON() }) + '\n');
+    if (json) io.stdout(JSON.stringify({ error: error.toJSON() }, null, 2) + '\n');
     else io.stderr(`mcp-secrets: ${error.code}: ${error.describe()}\n`);
     return exitCodeFor(error);
   }
   const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  if (json) io.stdout(JSON.stringify({ error: { code: 'E_INTERNAL', message: `internal error (${REPORT_BUGS}): see stderr` } }) + '\n');
+  if (json) io.stdout(JSON.stringify({ error: { code: 'E_INTERNAL', message: `internal error (${REPORT_BUGS}): see stderr` } }, null, 2) + '\n');
   io.stderr(`mcp-secrets: E_INTERNAL: internal error (${REPORT_BUGS}):\n${stack}\n`);
   return EXIT.FAILED;
 }

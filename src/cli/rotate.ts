@@ -23,20 +23,7 @@ import type { SopsFormat } from '../sops/index.js';
 import { evidenceMarkdown, nextRecipients, nextVersion, rewriteSopsConfig } from '../rotate/plan.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
-const command: Command = {
-  usage:
-    'rotate --ticket ID [--recipient age1…]… [--remove age1…]… [--rotate-data-key] [--store-cmd "CMD" | --key-to-stdout] [--dry-run] [--repo DIR] [--source PATH]',
-  options: {
-    ticket: { type: 'string' },
-    recipient: { type: 'string', multiple: true },
-    remove: { type: 'string', multiple: true },
-    'rotate-data-key': { type: 'boolean' },
-    'store-cmd': { type: 'string' },
-    'key-to-stdout': { type: 'boolean' },
-    'dry-run': { type: 'boolean' },
-  },
-  run: runRotate,
-};
+const command: Command = { run: runRotate };
 export default command;
 
 const TICKET = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -23,22 +23,7 @@ import type { Command, CliIo, CommandInput } from './types.js';
 const USAGE =
   'run [--repo DIR] [--source PATH] [--home DIR] [--engine auto|native|sops] [--profile NAME]… [--only LIST]… [--provider NAME]… [--mask] [--preserve-env] [--watch [--socket PATH] [--grace SECONDS]] [--log-level LEVEL] -- COMMAND [ARG…]';
 
-const command: Command = {
-  usage: USAGE,
-  options: {
-    profile: { type: 'string', multiple: true },
-    only: { type: 'string', multiple: true },
-    provider: { type: 'string', multiple: true },
-    mask: { type: 'boolean' },
-    'preserve-env': { type: 'boolean' },
-    watch: { type: 'boolean' },
-    grace: { type: 'string' },
-  },
-  // words before `--` are refused below with a clearer message than "unexpected argument"
-  maxPositionals: Number.POSITIVE_INFINITY,
-  passThrough: true,
-  run: runRun,
-};
+const command: Command = { run: runRun };
 export default command;
 
 function usageError(message: string): AppError {

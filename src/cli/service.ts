@@ -164,9 +164,6 @@ async function runService(sub: Subcommand, input: CommandInput, io: CliIo, deps:
 /** Builds the command with its collaborators; the default export uses the real ones. */
 export function createServiceCommand(overrides: Partial<ServiceCommandDeps> = {}): Command {
   return {
-    usage: 'service install|uninstall|status [--repo DIR] [--home DIR] [--dry-run] [--no-wait] [--json]',
-    options: { 'dry-run': { type: 'boolean' }, 'no-wait': { type: 'boolean' } },
-    maxPositionals: 1,
     run: async (input, io) => {
       const sub = input.positionals[0];
       if (sub === undefined || !(SUBCOMMANDS as readonly string[]).includes(sub)) {

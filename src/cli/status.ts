@@ -10,11 +10,7 @@ import type { StatusDocument } from '../ipc/status.js';
 import { messageLines, oneLine } from '../tray/format.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
-const command: Command = {
-  usage: 'status [--json] [--check [--max-age 10m]] [--ack] [--socket PATH]',
-  options: { check: { type: 'boolean' }, 'max-age': { type: 'string' }, ack: { type: 'boolean' } },
-  run: runStatus,
-};
+const command: Command = { run: runStatus };
 export default command;
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

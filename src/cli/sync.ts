@@ -12,18 +12,7 @@ import { liveHomeLockHolder, type HomeLockHolder } from '../publish/home-lock.js
 import type { SyncSuccess } from '../sync/types.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
-const command: Command = {
-  usage:
-    'sync [--repo DIR] [--source PATH] [--home DIR] [--engine auto|native|sops] [--json] [--no-cache-identity] [--skip-without-identity] [--accept-data-key] [--accept-config] [--daemon]',
-  options: {
-    'accept-data-key': { type: 'boolean' },
-    'accept-config': { type: 'boolean' },
-    'no-cache-identity': { type: 'boolean' },
-    'skip-without-identity': { type: 'boolean' },
-    daemon: { type: 'boolean' },
-  },
-  run: runSync,
-};
+const command: Command = { run: runSync };
 export default command;
 
 export async function runSync(input: CommandInput, io: CliIo): Promise<number> {

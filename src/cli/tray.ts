@@ -9,11 +9,7 @@ import { getStatus, subscribe } from '../ipc/client.js';
 import { formatTray, TRAY_FORMATS, type TrayFormat } from '../tray/format.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
-const command: Command = {
-  usage: 'tray [--format text|json|waybar|xbar] [--watch] [--socket PATH]',
-  options: { format: { type: 'string' }, watch: { type: 'boolean' } },
-  run: runTray,
-};
+const command: Command = { run: runTray };
 export default command;
 
 function trayFormat(value: unknown): TrayFormat {

@@ -11,8 +11,6 @@ export interface CliIo {
   stdinIsTTY?: boolean;
 }
 
-export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
-
 export interface CommandInput {
   values: Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
   positionals: readonly string[];
@@ -23,25 +21,7 @@ export interface CommandInput {
   passThrough?: readonly string[] | null;
 }
 
+/** A command module's default export; its words and flags are described in ./spec.ts. */
 export interface Command {
-  /** One line under "usage:", after `mcp-secrets`. */
-  usage: string;
-  /** Command-specific flags; the common ones (COMMON_OPTIONS) are added by the dispatcher. */
-  options: Readonly<Record<string, OptionSpec>>;
-  /** Maximum number of positional arguments (default 0). */
-  maxPositionals?: number;
-  /** The words after `--` belong to another program (`run -- CMD ARG…`): see {@link CommandInput.passThrough}. */
-  passThrough?: boolean;
   run(input: CommandInput, io: CliIo): Promise<number>;
 }
-
-export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  repo: { type: 'string' },
-  source: { type: 'string' },
-  home: { type: 'string' },
-  socket: { type: 'string' },
-  engine: { type: 'string' },
-  json: { type: 'boolean' },
-  'log-level': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-};

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { CLI, tempDir } from '../helpers/e2e.js';
 
-const HEAVY = ['node_modules/winston', 'node_modules/chokidar', 'node_modules/execa', 'node_modules/keytar', 'node_modules/@napi-rs/keyring', 'node_modules/node-ipc', 'node_modules/yaml', 'node_modules/age-encryption', '/src/daemon/', '/src/sops/', '/src/watch/', '/src/identity/', '/src/ipc/server.js', '/src/log.js'];
+const HEAVY = ['node_modules/commander', 'node_modules/winston', 'node_modules/chokidar', 'node_modules/execa', 'node_modules/keytar', 'node_modules/@napi-rs/keyring', 'node_modules/node-ipc', 'node_modules/yaml', 'node_modules/age-encryption', '/src/daemon/', '/src/sops/', '/src/watch/', '/src/identity/', '/src/ipc/server.js', '/src/log.js'];
 
 for (const args of [['status'], ['status', '--json'], ['status', '--check'], ['tray', '--format', 'waybar']]) {
   test(`\`mcp-secrets ${args.join(' ')}\` loads no daemon dependency`, async (t) => {

@@ -64,5 +64,5 @@ test('a usage error exits 64 and names the flag', async (t) => {
   const dir = await tempDir(t);
   const r = await runCli(['sync', '--engine', 'magic'], { env: isolatedEnv(dir), cwd: dir });
   t.is(r.code, 64);
-  t.regex(r.stderr, /--engine must be one of auto, native, sops/);
+  t.regex(r.stderr, /option '--engine <MODE>' argument 'magic' is invalid\. Allowed choices are auto, native, sops/);
 });

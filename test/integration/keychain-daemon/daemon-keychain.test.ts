@@ -10,6 +10,7 @@ import type { ExecutionContext } from 'ava';
 import { updateRecipients } from '../../../src/sops/index.js';
 import { daemonFixture, sampleBundle, type DaemonFixture } from '../../helpers/daemon.js';
 import { git, runCli, type CliResult } from '../../helpers/e2e.js';
+import { fixtureFlags } from '../../helpers/cli-flags.js';
 import { keyringTests, startKeyringSession, type KeyringMode, type KeyringSession } from '../../helpers/keyring.js';
 
 const keyringTest = await keyringTests();
@@ -29,9 +30,8 @@ async function keychainDaemon(t: ExecutionContext, mode: KeyringMode = 'unlocked
   t.teardown(() => session.stop());
   const d = await daemonFixture(t, { identityInEnv: false, keychain: true });
   Object.assign(d.env, session.env);
-  const common = ['--repo', d.repo, '--home', d.home, '--socket', d.socket];
   const cli = (args: string[], input?: string, extraEnv: Record<string, string> = {}) =>
-    runCli([...args, ...common], { env: { ...d.env, ...extraEnv }, cwd: d.repo, input: input ?? '' });
+    runCli([...args, ...fixtureFlags(args[0]!, { repo: d.repo, home: d.home, socket: d.socket })], { env: { ...d.env, ...extraEnv }, cwd: d.repo, input: input ?? '' });
   const stored = async (): Promise<string[]> => {
     const shown = await cli(['identity', 'show', '--json']);
     if (shown.code !== 0) throw new Error(`identity show failed: ${shown.stderr}`);

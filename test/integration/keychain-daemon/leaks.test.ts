@@ -9,6 +9,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { daemonFixture, sampleBundle } from '../../helpers/daemon.js';
 import { git, runCli, type CliResult } from '../../helpers/e2e.js';
+import { fixtureFlags } from '../../helpers/cli-flags.js';
 import { keyringTests, startKeyringSession } from '../../helpers/keyring.js';
 import { subscribe, sync, waitFresh } from '../../../src/ipc/client.js';
 import type { StatusDocument } from '../../../src/ipc/status.js';
@@ -29,8 +30,7 @@ keyringTest('an identity from the keychain reaches no file, log, IPC reply, argv
   Object.assign(d.env, session.env, { TMPDIR: tmp });
   await d.commitBundle(sampleBundle('v1'), 'v1');
 
-  const common = ['--repo', d.repo, '--home', d.home, '--socket', d.socket];
-  const cli = (args: string[], input = ''): Promise<CliResult> => runCli([...args, ...common], { env: d.env, cwd: d.repo, input });
+  const cli = (args: string[], input = ''): Promise<CliResult> => runCli([...args, ...fixtureFlags(args[0]!, { repo: d.repo, home: d.home, socket: d.socket })], { env: d.env, cwd: d.repo, input });
   const outputs: CliResult[] = [];
   for (const [args, input] of [
     [['identity', 'import'], `# public key: ${d.recipient}\n${d.identity}\n`],
