@@ -175,7 +175,6 @@ export const COMMAND_SPECS: Readonly<Record<string, CommandSpec>> = {
       watch: { description: 'restart the command when the daemon syncs a new bundle' },
       socket: { ...COMMON.socket, description: `with --watch: ${COMMON.socket.description}` },
       grace: { value: 'SECONDS', description: 'with --watch: seconds the command has to stop after SIGTERM before SIGKILL (default 10)' },
-      'log-level': COMMON['log-level'],
     },
   },
 };
