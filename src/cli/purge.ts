@@ -13,6 +13,7 @@ import { AppError, EXIT, isAppError } from '../errors.js';
 import { oneLine } from '../escape.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { openKeychain } from '../identity/keychain/index.js';
+import type { Keychain } from '../identity/keychain/types.js';
 import { DEFAULT_OUTPUT_NAMES, OUTPUTS_RECORD, readOutputsRecord } from '../bundle/outputs.js';
 import { wipeFile } from '../publish/remove.js';
 import { liveHomeLockHolder } from '../publish/home-lock.js';
@@ -29,21 +30,93 @@ export interface PurgeReport {
   warnings: string[];
 }
 
-export async function runPurge(input: CommandInput, io: CliIo): Promise<number> {
+/** `purge`'s options, resolved, with the facts it reads from the environment. */
+export interface PurgeInput {
+  readonly home: string;
+  /** The daemon asked when none holds home's lock. */
+  readonly socket: string;
+  readonly json: boolean;
+  readonly keepIdentity: boolean;
+  /** sops's default age key file (`$XDG_CONFIG_HOME/sops/age/keys.txt` or `~/.config/…`): warned about, never deleted. */
+  readonly keyFile: string;
+  /** SOPS_AGE_KEY is set in this shell: warned about. */
+  readonly sopsAgeKeySet: boolean;
+}
+
+/** What `purge` needs from the outside; tests pass fakes (a memory keychain, a fake home). */
+export interface PurgeDeps {
+  readonly io: Pick<CliIo, 'stdout'>;
+  /** The live daemon holding `home`'s lock, or null. */
+  readonly homeLockHolder: typeof liveHomeLockHolder;
+  /** Puts the daemon on `socket` in `locked`; rejects with E_DAEMON_UNREACHABLE when none answers. */
+  readonly lockDaemon: (socket: string) => Promise<void>;
+  /** Names of the outputs ever written to home (the outputs record); rejects when it cannot be read. */
+  readonly readOutputsRecord: (home: string) => Promise<string[]>;
+  /** The names in home; rejects when there is no home. */
+  readonly listHome: (home: string) => Promise<string[]>;
+  /** Overwrites and unlinks `file`; false when there was nothing there. */
+  readonly wipeFile: (file: string) => Promise<boolean>;
+  /** The OS keychain, or null when it is off (MCP_SECRETS_KEYCHAIN=none). */
+  readonly keychain: () => Keychain | null;
+  /** Whether anything is at `file` (a link counts). */
+  readonly exists: (file: string) => Promise<boolean>;
+}
+
+/** Resolves `purge`'s flags and the environment facts it reports on. */
+export function resolvePurgeInput(input: CommandInput, io: Pick<CliIo, 'env' | 'cwd'>): PurgeInput {
   const options = resolveCommonOptions(input.values, io.env, io.cwd);
-  const report: PurgeReport = { daemon: 'not running', removedFiles: [], forgottenRecipients: [], keptIdentity: input.values['keep-identity'] === true, warnings: [] };
+  return {
+    home: options.home,
+    socket: options.socket,
+    json: options.json,
+    keepIdentity: input.values['keep-identity'] === true,
+    keyFile: path.join(io.env.XDG_CONFIG_HOME ?? path.join(io.env.HOME ?? '', '.config'), 'sops', 'age', 'keys.txt'),
+    sopsAgeKeySet: Boolean(io.env.SOPS_AGE_KEY),
+  };
+}
+
+/** The real collaborators; the IPC client loads only when purge runs. */
+export function defaultPurgeDeps(io: CliIo): PurgeDeps {
+  return {
+    io,
+    homeLockHolder: (home) => liveHomeLockHolder(home),
+    lockDaemon: async (socketPath) => {
+      const { lock } = await import('../ipc/client.js');
+      await lock('purge', { socketPath, timeoutMs: 5_000 });
+    },
+    readOutputsRecord,
+    listHome: (home) => readdir(home),
+    wipeFile,
+    keychain: () => openKeychain({ env: io.env }),
+    exists: async (file) => {
+      try {
+        await lstat(file);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/**
+ * Purges home (see the module header for the order). Refuses (E_ALREADY_RUNNING) while a daemon
+ * holds home but cannot be locked: it would restore what is deleted. Exit 2 when the keychain
+ * could not be reached to forget identities, else 0.
+ */
+export async function runPurgeWith(input: PurgeInput, deps: PurgeDeps): Promise<number> {
+  const report: PurgeReport = { daemon: 'not running', removedFiles: [], forgottenRecipients: [], keptIdentity: input.keepIdentity, warnings: [] };
 
   // the daemon that holds home (whatever socket it uses), else the one on our socket, is locked first
-  const holder = await liveHomeLockHolder(options.home);
-  const { lock } = await import('../ipc/client.js');
+  const holder = await deps.homeLockHolder(input.home);
   try {
-    await lock('purge', { socketPath: holder?.socket ?? options.socket, timeoutMs: 5_000 });
+    await deps.lockDaemon(holder?.socket ?? input.socket);
     report.daemon = 'locked';
   } catch (error) {
     if (!isAppError(error) || error.code !== 'E_DAEMON_UNREACHABLE') throw error;
     if (holder !== null) {
       // it would restore what we delete: do not purge beside it
-      throw new AppError('E_ALREADY_RUNNING', `a daemon (pid ${holder.pid}) holds ${options.home} but does not answer on ${holder.socket}, so it cannot be locked`, {
+      throw new AppError('E_ALREADY_RUNNING', `a daemon (pid ${holder.pid}) holds ${input.home} but does not answer on ${holder.socket}, so it cannot be locked`, {
         hint: 'stop that daemon (`mcp-secrets service uninstall` or kill it), then purge again',
         cause: error,
       });
@@ -51,22 +124,22 @@ export async function runPurge(input: CommandInput, io: CliIo): Promise<number> 
   }
 
   // an unreadable record still leaves the defaults to wipe; it is reported, never trusted
-  const held = await readOutputsRecord(options.home).catch((error: unknown) => {
-    report.warnings.push(`the outputs record could not be read (${error instanceof Error ? error.message : String(error)}): check ${options.home} for other outputs`);
+  const held = await deps.readOutputsRecord(input.home).catch((error: unknown) => {
+    report.warnings.push(`the outputs record could not be read (${error instanceof Error ? error.message : String(error)}): check ${input.home} for other outputs`);
     return [] as string[];
   });
-  const candidates = [...new Set([...DEFAULT_OUTPUT_NAMES, ...held])].map((n) => path.join(options.home, n));
+  const candidates = [...new Set([...DEFAULT_OUTPUT_NAMES, ...held])].map((n) => path.join(input.home, n));
   try {
-    for (const name of await readdir(options.home)) if (name.startsWith('.mcp-secrets-tmp')) candidates.push(path.join(options.home, name));
+    for (const name of await deps.listHome(input.home)) if (name.startsWith('.mcp-secrets-tmp')) candidates.push(path.join(input.home, name));
   } catch {
     // no home: nothing to remove
   }
-  for (const file of candidates) if (await wipeFile(file)) report.removedFiles.push(file);
+  for (const file of candidates) if (await deps.wipeFile(file)) report.removedFiles.push(file);
   // the record lists names, not values: removed last, once what it names is gone
-  await wipeFile(path.join(options.home, OUTPUTS_RECORD));
+  await deps.wipeFile(path.join(input.home, OUTPUTS_RECORD));
 
   if (!report.keptIdentity) {
-    const keychain = openKeychain({ env: io.env });
+    const keychain = deps.keychain();
     if (keychain) {
       try {
         for (const recipient of await keychain.listRecipients()) {
@@ -78,16 +151,11 @@ export async function runPurge(input: CommandInput, io: CliIo): Promise<number> 
       }
     }
   }
-  const keyFile = path.join(io.env.XDG_CONFIG_HOME ?? path.join(io.env.HOME ?? '', '.config'), 'sops', 'age', 'keys.txt');
-  try {
-    await lstat(keyFile);
-    report.warnings.push(`a plaintext age key file still exists at ${keyFile}: delete it if it holds the compromised key`);
-  } catch {
-    // none: good
-  }
-  if (io.env.SOPS_AGE_KEY) report.warnings.push('SOPS_AGE_KEY is set in this shell: unset it and remove it from your shell profile');
+  if (await deps.exists(input.keyFile)) report.warnings.push(`a plaintext age key file still exists at ${input.keyFile}: delete it if it holds the compromised key`);
+  if (input.sopsAgeKeySet) report.warnings.push('SOPS_AGE_KEY is set in this shell: unset it and remove it from your shell profile');
 
-  if (options.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
+  const { io } = deps;
+  if (input.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
   else {
     io.stdout(`mcp-secrets purge: daemon ${report.daemon}\n`);
     // file names, keychain account names and keychain errors are shown escaped
@@ -98,4 +166,9 @@ export async function runPurge(input: CommandInput, io: CliIo): Promise<number> 
     io.stdout('next: revoke the exposed tokens at each provider, then `mcp-secrets rotate --ticket <ID> --rotate-data-key` (see docs/runbook.pt-BR.md)\n');
   }
   return report.warnings.some((w) => w.startsWith('could not reach the keychain')) ? EXIT.FAILED : EXIT.OK;
+}
+
+/** The CLI entry: resolves the flags and wires the real collaborators. */
+export async function runPurge(input: CommandInput, io: CliIo): Promise<number> {
+  return runPurgeWith(resolvePurgeInput(input, io), defaultPurgeDeps(io));
 }

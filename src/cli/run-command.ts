@@ -10,9 +10,9 @@
  */
 import { AppError } from '../errors.js';
 import { oneLine } from '../escape.js';
-import { resolveCommonOptions } from '../config/options.js';
+import { resolveCommonOptions, type EngineName } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
-import { planFor } from '../bundle/open.js';
+import { planFor, type IdentityLookup } from '../bundle/open.js';
 import { openForConsumer } from '../bundle/consumer-entries.js';
 import { identityLookup } from '../identity/lookup.js';
 import { runConsumer } from '../consumers/run.js';
@@ -34,7 +34,49 @@ function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-export async function runRun(input: CommandInput, io: CliIo): Promise<number> {
+/** `run`'s options, resolved: no raw argv values past this point. */
+export interface RunCommandInput {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly selectors: { readonly only: string[]; readonly providers: string[]; readonly profiles: string[] };
+  readonly mask: boolean;
+  readonly preserveEnv: boolean;
+  readonly watch: boolean;
+  /** `--grace` in milliseconds (only with `--watch`), or undefined for the default. */
+  readonly graceMs: number | undefined;
+  /** `--repo` (absolute), or null: discover it from `cwd`. */
+  readonly repoFlag: string | null;
+  readonly source: string;
+  readonly home: string;
+  readonly engine: EngineName;
+  /** The daemon asked with `--watch`. */
+  readonly socket: string;
+  readonly cwd: string;
+  /** stdin is a terminal: terminal signals are left to the terminal. */
+  readonly terminal: boolean;
+}
+
+/** What `run` needs from the outside; tests pass fakes (no bundle, no daemon). */
+export interface RunCommandDeps {
+  readonly io: Pick<CliIo, 'stderr' | 'env'>;
+  /** The repo: `--repo`, else the git top level of `cwd`. */
+  readonly resolveRepo: (input: { repoFlag: string | null; cwd: string; source: string }) => Promise<string>;
+  /** Where identities come from (DESIGN.md "Identity"); `run` never caches one. */
+  readonly identityLookup: (options: { cache: boolean; onNotice(message: string): void }) => () => Promise<IdentityLookup>;
+  /** Opens the bundle with every trust check (bundle/consumer-entries.ts). */
+  readonly openForConsumer: typeof openForConsumer;
+  /** Selects, starts and supervises the child (consumers/run.ts): the real one spawns. */
+  readonly runConsumer: typeof runConsumer;
+  /** `--watch`: the daemon's status changes; rejects (E_DAEMON_UNREACHABLE) when none answers. */
+  readonly subscribeToDaemon: (socket: string, onStatus: (status: StatusDocument) => void, onGone: (error: Error) => void) => Promise<{ close(): void }>;
+}
+
+/**
+ * Resolves `run`'s words and flags. Every usage error is thrown here, before anything is opened
+ * or started: `--` missing, words before it, no command, `--json` (stdout is the child's),
+ * `--socket`/`--grace` without `--watch`, a bad `--grace`.
+ */
+export function resolveRunInput(input: CommandInput, io: Pick<CliIo, 'env' | 'cwd' | 'stdinIsTTY'>): RunCommandInput {
   const [commandName, ...args] = input.passThrough ?? [];
   if (input.passThrough === null || input.passThrough === undefined) throw usageError('`--` is required before the command (mcp-secrets run [options] -- COMMAND [ARG…])');
   if (input.positionals.length > 0) throw usageError(`"${oneLine(String(input.positionals[0])).slice(0, 80)}" comes before \`--\`: put the command after it`);
@@ -47,41 +89,77 @@ export async function runRun(input: CommandInput, io: CliIo): Promise<number> {
   const graceMs = input.values.grace === undefined ? undefined : graceSeconds(String(input.values.grace)) * 1000;
 
   const options = resolveCommonOptions(input.values, io.env, io.cwd);
-  const selectors = {
-    only: splitList(strings(input.values.only)),
-    providers: strings(input.values.provider),
-    profiles: strings(input.values.profile),
+  return {
+    command: commandName,
+    args,
+    selectors: {
+      only: splitList(strings(input.values.only)),
+      providers: strings(input.values.provider),
+      profiles: strings(input.values.profile),
+    },
+    mask: input.values.mask === true,
+    preserveEnv: input.values['preserve-env'] === true,
+    watch,
+    graceMs,
+    repoFlag: options.repoFlag,
+    source: options.source,
+    home: options.home,
+    engine: options.engine,
+    socket: options.socket,
+    cwd: io.cwd,
+    terminal: io.stdinIsTTY ?? false,
   };
-  const lookup = identityLookup({
-    env: io.env,
+}
+
+/** The real collaborators; the IPC client loads only with `--watch`. */
+export function defaultRunDeps(io: CliIo): RunCommandDeps {
+  return {
+    io,
+    resolveRepo,
+    identityLookup: (options) => identityLookup({ env: io.env, ...options }),
+    openForConsumer,
+    runConsumer,
+    subscribeToDaemon,
+  };
+}
+
+/** Starts the command with the selected entries; resolves with its exit code (see DESIGN.md "Consumers"). */
+export async function runRunWith(input: RunCommandInput, deps: RunCommandDeps): Promise<number> {
+  const { io } = deps;
+  const lookup = deps.identityLookup({
     // run leaves no trace: an identity found in the environment is not copied into the keychain
     cache: false,
     onNotice: (message) => io.stderr(`mcp-secrets run: ${oneLine(message)}\n`),
   });
 
-  return runConsumer(
+  return deps.runConsumer(
     {
-      command: commandName,
-      args,
-      selectors,
-      mask: input.values.mask === true,
-      preserveEnv: input.values['preserve-env'] === true,
-      cwd: io.cwd,
+      command: input.command,
+      args: input.args,
+      selectors: input.selectors,
+      mask: input.mask,
+      preserveEnv: input.preserveEnv,
+      cwd: input.cwd,
       env: io.env,
-      terminal: io.stdinIsTTY ?? false,
-      watch,
+      terminal: input.terminal,
+      watch: input.watch,
     },
     {
       openEntries: async () => {
-        const repo = await resolveRepo({ repoFlag: options.repoFlag, cwd: io.cwd, source: options.source });
-        const plan = planFor(repo, options.source, options.home, options.engine);
-        return openForConsumer(plan, { identities: lookup, env: io.env }, selectors.profiles.length > 0);
+        const repo = await deps.resolveRepo({ repoFlag: input.repoFlag, cwd: input.cwd, source: input.source });
+        const plan = planFor(repo, input.source, input.home, input.engine);
+        return deps.openForConsumer(plan, { identities: lookup, env: io.env }, input.selectors.profiles.length > 0);
       },
       stderr: io.stderr,
-      graceMs,
-      subscribe: watch ? (onStatus, onGone) => subscribeToDaemon(options.socket, onStatus, onGone) : undefined,
+      graceMs: input.graceMs,
+      subscribe: input.watch ? (onStatus, onGone) => deps.subscribeToDaemon(input.socket, onStatus, onGone) : undefined,
     },
   );
+}
+
+/** The CLI entry: resolves the words and flags and wires the real collaborators. */
+export async function runRun(input: CommandInput, io: CliIo): Promise<number> {
+  return runRunWith(resolveRunInput(input, io), defaultRunDeps(io));
 }
 
 function graceSeconds(text: string): number {

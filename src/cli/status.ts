@@ -67,18 +67,66 @@ export function humanStatus(s: StatusDocument, now: Date): string {
   return lines.join('\n') + '\n';
 }
 
-export async function runStatus(input: CommandInput, io: CliIo): Promise<number> {
+/** `status`'s options, resolved: no raw argv values past this point. */
+export interface StatusInput {
+  readonly socket: string;
+  readonly json: boolean;
+  /** `--check`: answer by exit code alone, print nothing. */
+  readonly check: boolean;
+  /** `--max-age`, in milliseconds (only `--check` reads it); null when not given. */
+  readonly maxAgeMs: number | null;
+  /** `--ack`: clear the notices (and accept what they ask to accept) before printing. */
+  readonly ack: boolean;
+}
+
+/** What `status` needs from the outside; tests pass fakes (no socket, a fixed clock). */
+export interface StatusDeps {
+  readonly io: Pick<CliIo, 'stdout'>;
+  /** The daemon's status on `socket`; rejects (E_DAEMON_UNREACHABLE) when none answers. */
+  readonly getStatus: (socket: string) => Promise<StatusDocument>;
+  /** Clears the notices; resolves with the status after it. */
+  readonly ack: (socket: string) => Promise<StatusDocument>;
+  readonly now: () => Date;
+}
+
+/** Resolves `status`'s flags; a bad `--max-age` is E_USAGE. */
+export function resolveStatusInput(input: CommandInput, io: Pick<CliIo, 'env' | 'cwd'>): StatusInput {
   const options = resolveCommonOptions(input.values, io.env, io.cwd);
-  const maxAgeMs = typeof input.values['max-age'] === 'string' ? parseDuration(input.values['max-age']) : null;
-  const client = { socketPath: options.socket, timeoutMs: 3_000 };
-  if (input.values.check === true) {
+  const maxAge = input.values['max-age'];
+  return {
+    socket: options.socket,
+    json: options.json,
+    check: input.values.check === true,
+    maxAgeMs: typeof maxAge === 'string' ? parseDuration(maxAge) : null,
+    ack: input.values.ack === true,
+  };
+}
+
+/**
+ * Asks the daemon and prints its answer: `--check` prints nothing and answers 0/1/2 by state (3
+ * when no daemon answers); otherwise the summary (or the document with `--json`) and the exit code
+ * for its state. An unreachable daemon outside `--check` throws E_DAEMON_UNREACHABLE (exit 3).
+ */
+export async function runStatusWith(input: StatusInput, deps: StatusDeps): Promise<number> {
+  if (input.check) {
     try {
-      return checkExitCode(await getStatus(client), maxAgeMs, new Date());
+      return checkExitCode(await deps.getStatus(input.socket), input.maxAgeMs, deps.now());
     } catch {
       return EXIT.UNREACHABLE;
     }
   }
-  const status = input.values.ack === true ? await ack(client) : await getStatus(client);
-  io.stdout(options.json ? JSON.stringify(status, null, 2) + '\n' : humanStatus(status, new Date()));
+  const status = input.ack ? await deps.ack(input.socket) : await deps.getStatus(input.socket);
+  deps.io.stdout(input.json ? JSON.stringify(status, null, 2) + '\n' : humanStatus(status, deps.now()));
   return exitCodeForState(status);
+}
+
+/** The CLI entry: resolves the flags and wires the IPC client (already loaded: the fast path stays fast). */
+export async function runStatus(input: CommandInput, io: CliIo): Promise<number> {
+  const client = (socketPath: string) => ({ socketPath, timeoutMs: 3_000 });
+  return runStatusWith(resolveStatusInput(input, io), {
+    io,
+    getStatus: (socket) => getStatus(client(socket)),
+    ack: (socket) => ack(client(socket)),
+    now: () => new Date(),
+  });
 }

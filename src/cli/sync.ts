@@ -3,8 +3,9 @@
  * Prints a one-screen summary (never a value); `--json` prints the same as JSON.
  */
 import { AppError, EXIT, exitCodeForState, isAppError } from '../errors.js';
+import type { StatusDocument } from '../ipc/status.js';
 import { oneLine } from '../escape.js';
-import { resolveCommonOptions } from '../config/options.js';
+import { resolveCommonOptions, type EngineName } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
 import { planFor, runPipeline, type IdentityLookup } from '../sync/pipeline.js';
 import { identityLookup } from '../identity/lookup.js';
@@ -15,46 +16,128 @@ import type { Command, CliIo, CommandInput } from './types.js';
 const command: Command = { run: runSync };
 export default command;
 
-export async function runSync(input: CommandInput, io: CliIo): Promise<number> {
-  const options = resolveCommonOptions(input.values, io.env, io.cwd);
-  if (input.values['accept-config'] === true) await acceptConfig(options, io);
-  if (input.values.daemon === true) return syncThroughDaemon(options.socket, options.json, io);
-  // one writer per home: while a daemon holds it, that daemon syncs (writing beside it would race it)
-  const holder = await liveHomeLockHolder(options.home);
-  if (holder !== null) return syncThroughHolder(options.home, holder, options.json, io);
+/** `sync`'s options, resolved: no raw argv values past this point. */
+export interface SyncInput {
+  /** `--repo` (absolute), or null: discover it from `cwd`. */
+  readonly repoFlag: string | null;
+  readonly source: string;
+  readonly home: string;
+  readonly socket: string;
+  readonly engine: EngineName;
+  readonly json: boolean;
+  readonly cwd: string;
+  /** `--daemon`: ask the daemon on `socket` to sync instead of syncing here. */
+  readonly viaDaemon: boolean;
+  readonly acceptDataKey: boolean;
+  readonly acceptConfig: boolean;
+  /** Store an identity found in the environment into the keychain (off with `--no-cache-identity`). */
+  readonly cacheIdentity: boolean;
+  /** `--skip-without-identity` (CI mode): no identity anywhere is a skip, exit 0, not a failure. */
+  readonly skipWithoutIdentity: boolean;
+}
 
-  const repo = await resolveRepo({ repoFlag: options.repoFlag, cwd: io.cwd, source: options.source });
-  const plan = planFor(repo, options.source, options.home, options.engine);
-  const ci = input.values['skip-without-identity'] === true;
-  const lookup = identityLookup({
-    env: io.env,
-    cache: input.values['no-cache-identity'] !== true,
-    ci,
-    onNotice: (message) => io.stderr(`mcp-secrets: ${oneLine(message)}\n`),
-  });
+/** The repo config accepted by `--accept-config`, or null when the repo has none. */
+export type AcceptedConfig = { file: string; widening: string[] } | null;
+
+/** What `sync` needs from the outside; tests pass fakes (no lock file, no socket, no bundle). */
+export interface SyncDeps {
+  readonly io: Pick<CliIo, 'stdout' | 'stderr' | 'env'>;
+  /** The live daemon holding `home`'s lock, or null (none, or a stale lock). */
+  readonly homeLockHolder: (home: string) => Promise<HomeLockHolder | null>;
+  /** Asks the daemon on `socket` to sync now; rejects with E_DAEMON_UNREACHABLE when none answers. */
+  readonly daemonSync: (socket: string) => Promise<StatusDocument>;
+  /** The repo: `--repo`, else the git top level of `cwd` (E_NO_REPO when there is none). */
+  readonly resolveRepo: (input: { repoFlag: string | null; cwd: string; source: string }) => Promise<string>;
+  /** Where identities come from (DESIGN.md "Identity"); `ci` leaves the keychain out. */
+  readonly identityLookup: (options: { cache: boolean; ci: boolean; onNotice(message: string): void }) => () => Promise<IdentityLookup>;
+  /** The sync itself: open the bundle, render, publish. */
+  readonly runPipeline: typeof runPipeline;
+  /** `--accept-config`: records the repo's `.mcp-secrets.yaml` as accepted. */
+  readonly acceptRepoConfig: (repo: string, home: string) => Promise<AcceptedConfig>;
+}
+
+/** Resolves `sync`'s flags (E_USAGE for a bad common one). */
+export function resolveSyncInput(input: CommandInput, io: Pick<CliIo, 'env' | 'cwd'>): SyncInput {
+  const options = resolveCommonOptions(input.values, io.env, io.cwd);
+  return {
+    repoFlag: options.repoFlag,
+    source: options.source,
+    home: options.home,
+    socket: options.socket,
+    engine: options.engine,
+    json: options.json,
+    cwd: io.cwd,
+    viaDaemon: input.values.daemon === true,
+    acceptDataKey: input.values['accept-data-key'] === true,
+    acceptConfig: input.values['accept-config'] === true,
+    cacheIdentity: input.values['no-cache-identity'] !== true,
+    skipWithoutIdentity: input.values['skip-without-identity'] === true,
+  };
+}
+
+/** The real collaborators. The IPC client and the repo-config use case load only when used. */
+export function defaultSyncDeps(io: CliIo): SyncDeps {
+  return {
+    io,
+    homeLockHolder: (home) => liveHomeLockHolder(home),
+    daemonSync: async (socketPath) => {
+      const { sync } = await import('../ipc/client.js');
+      return sync({ socketPath, timeoutMs: 60_000 });
+    },
+    resolveRepo,
+    identityLookup: (options) => identityLookup({ env: io.env, ...options }),
+    runPipeline,
+    acceptRepoConfig: async (repo, home) => {
+      const { acceptRepoConfig } = await import('../bundle/consumer-entries.js');
+      return acceptRepoConfig(repo, home);
+    },
+  };
+}
+
+/**
+ * One sync: through the daemon with `--daemon`, or when a live daemon holds home (one writer per
+ * home: writing beside it would race it); else here. Prints a summary, or with `--json` the result
+ * without values or plaintext digests. Returns the exit code; expected failures throw AppError.
+ */
+export async function runSyncWith(input: SyncInput, deps: SyncDeps): Promise<number> {
+  const { io } = deps;
+  if (input.acceptConfig) await acceptConfig(input, deps);
+  if (input.viaDaemon) return syncThroughDaemon(input.socket, input.json, deps);
+  const holder = await deps.homeLockHolder(input.home);
+  if (holder !== null) return syncThroughHolder(input.home, holder, input.json, deps);
+
+  const repo = await deps.resolveRepo({ repoFlag: input.repoFlag, cwd: input.cwd, source: input.source });
+  const plan = planFor(repo, input.source, input.home, input.engine);
+  const ci = input.skipWithoutIdentity;
+  const lookup = deps.identityLookup({ cache: input.cacheIdentity, ci, onNotice: (message) => io.stderr(`mcp-secrets: ${oneLine(message)}\n`) });
 
   let resolved: IdentityLookup | null = null;
   const identities = async (): Promise<IdentityLookup> => (resolved ??= await lookup());
   if (ci && (await identities()).identities.length === 0) {
     const line = 'skipped: no age identity configured (SOPS_AGE_KEY unset or empty, no key file; CI mode does not use the keychain); outputs left as they were';
-    if (options.json) io.stdout(JSON.stringify({ ok: true, skipped: true, reason: line }) + '\n');
+    if (input.json) io.stdout(JSON.stringify({ ok: true, skipped: true, reason: line }, null, 2) + '\n');
     else io.stdout(`mcp-secrets: ${line}\n`);
     return EXIT.OK;
   }
 
-  const result = await runPipeline(plan, { identities, env: io.env, acceptDataKey: input.values['accept-data-key'] === true });
-  io.stdout(options.json ? JSON.stringify(syncJson(result), null, 2) + '\n' : summary(result, plan.sourceRel));
+  const result = await deps.runPipeline(plan, { identities, env: io.env, acceptDataKey: input.acceptDataKey });
+  io.stdout(input.json ? JSON.stringify(syncJson(result), null, 2) + '\n' : summary(result, plan.sourceRel));
   return EXIT.OK;
+}
+
+/** The CLI entry: resolves the flags and wires the real collaborators. */
+export async function runSync(input: CommandInput, io: CliIo): Promise<number> {
+  return runSyncWith(resolveSyncInput(input, io), defaultSyncDeps(io));
 }
 
 /**
  * `--accept-config`: the repo's `.mcp-secrets.yaml` as it is now becomes the accepted one (what
  * `run --profile` checks). Reported on stderr, so stdout stays the sync's own summary or JSON.
  */
-async function acceptConfig(options: ReturnType<typeof resolveCommonOptions>, io: CliIo): Promise<void> {
-  const { acceptRepoConfig } = await import('../bundle/consumer-entries.js');
-  const repo = await resolveRepo({ repoFlag: options.repoFlag, cwd: io.cwd, source: options.source });
-  const accepted = await acceptRepoConfig(repo, options.home);
+async function acceptConfig(input: SyncInput, deps: SyncDeps): Promise<void> {
+  const { io } = deps;
+  const repo = await deps.resolveRepo({ repoFlag: input.repoFlag, cwd: input.cwd, source: input.source });
+  const accepted = await deps.acceptRepoConfig(repo, input.home);
   if (accepted === null) io.stderr(`mcp-secrets: ${oneLine(repo)} has no .mcp-secrets.yaml: no repo config to accept\n`);
   else if (accepted.widening.length === 0) io.stderr(`mcp-secrets: ${oneLine(accepted.file)} is accepted (nothing new in it)\n`);
   else io.stderr(`mcp-secrets: accepted ${oneLine(accepted.file)}:\n${accepted.widening.map((w) => `  - ${oneLine(w)}\n`).join('')}`);
@@ -91,10 +174,10 @@ function summary(result: SyncSuccess, sourceRel: string): string {
   return lines.map(oneLine).join('\n') + '\n';
 }
 
-async function syncThroughHolder(home: string, holder: HomeLockHolder, json: boolean, io: CliIo): Promise<number> {
-  io.stderr(`mcp-secrets: the daemon (pid ${holder.pid}) serving ${home} does this sync\n`);
+async function syncThroughHolder(home: string, holder: HomeLockHolder, json: boolean, deps: SyncDeps): Promise<number> {
+  deps.io.stderr(`mcp-secrets: the daemon (pid ${holder.pid}) serving ${home} does this sync\n`);
   try {
-    return await syncThroughDaemon(holder.socket, json, io);
+    return await syncThroughDaemon(holder.socket, json, deps);
   } catch (error) {
     if (!isAppError(error) || error.code !== 'E_DAEMON_UNREACHABLE') throw error;
     throw new AppError('E_ALREADY_RUNNING', `a daemon (pid ${holder.pid}) holds ${home} but does not answer on ${holder.socket}`, {
@@ -104,10 +187,9 @@ async function syncThroughHolder(home: string, holder: HomeLockHolder, json: boo
   }
 }
 
-async function syncThroughDaemon(socketPath: string, json: boolean, io: CliIo): Promise<number> {
-  const { sync } = await import('../ipc/client.js');
-  const status = await sync({ socketPath, timeoutMs: 60_000 });
-  if (json) io.stdout(JSON.stringify(status, null, 2) + '\n');
-  else io.stdout(`${oneLine(`mcp-secrets: the daemon synced: state ${status.state}${status.lastSync?.error ? ` (${status.lastSync.error.code}: ${status.lastSync.error.message})` : ''}`)}\n`);
+async function syncThroughDaemon(socketPath: string, json: boolean, deps: SyncDeps): Promise<number> {
+  const status = await deps.daemonSync(socketPath);
+  if (json) deps.io.stdout(JSON.stringify(status, null, 2) + '\n');
+  else deps.io.stdout(`${oneLine(`mcp-secrets: the daemon synced: state ${status.state}${status.lastSync?.error ? ` (${status.lastSync.error.code}: ${status.lastSync.error.message})` : ''}`)}\n`);
   return exitCodeForState(status);
 }

@@ -5,7 +5,7 @@
  */
 import { AppError, EXIT } from '../errors.js';
 import { resolveCommonOptions } from '../config/options.js';
-import { getStatus, subscribe } from '../ipc/client.js';
+import { getStatus, subscribe, type StatusDocument, type Subscription } from '../ipc/client.js';
 import { formatTray, TRAY_FORMATS, type TrayFormat } from '../tray/format.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
@@ -18,36 +18,83 @@ function trayFormat(value: unknown): TrayFormat {
   throw new AppError('E_USAGE', `--format must be one of ${TRAY_FORMATS.join(', ')}, not "${String(value).slice(0, 20)}"`, { hint: 'e.g. --format waybar' });
 }
 
-export async function runTray(input: CommandInput, io: CliIo): Promise<number> {
+/** `tray`'s options, resolved. */
+export interface TrayInput {
+  readonly socket: string;
+  readonly format: TrayFormat;
+  /**
+   * `--json`: the json format as the house's JSON document (two-space indented) in one-shot mode;
+   * with `--watch`, one compact document per line, since a watch stream is read line by line.
+   */
+  readonly json: boolean;
+  readonly watch: boolean;
+}
+
+/** What `tray` needs from the outside; tests pass fakes (no socket, no real waiting). */
+export interface TrayDeps {
+  readonly io: Pick<CliIo, 'stdout'>;
+  /** The daemon's status on `socket`; rejects when none answers. */
+  readonly getStatus: (socket: string) => Promise<StatusDocument>;
+  /** Status changes from the daemon on `socket`; `closed` resolves when the daemon goes away. */
+  readonly subscribe: (socket: string, onStatus: (status: StatusDocument) => void) => Subscription;
+  /** Waits before reconnecting (`--watch`). */
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/** Resolves `tray`'s flags: `--json` is the json format, and excludes any other `--format`. */
+export function resolveTrayInput(input: CommandInput, io: Pick<CliIo, 'env' | 'cwd'>): TrayInput {
   const options = resolveCommonOptions(input.values, io.env, io.cwd);
   const format = trayFormat(input.values.format);
-  if (input.values.watch !== true) {
+  if (options.json && input.values.format !== undefined && format !== 'json') {
+    throw new AppError('E_USAGE', `--json prints the json format: it excludes --format ${format}`, { hint: 'give one of them, e.g. --format waybar' });
+  }
+  return { socket: options.socket, format: options.json ? 'json' : format, json: options.json, watch: input.values.watch === true };
+}
+
+/**
+ * One line for a status bar (exit 0, or 3 with a "down" line when no daemon answers), or with
+ * `--watch` a new line on every change, reconnecting with a backoff (1 s doubling to 30 s, back to
+ * 1 s after a connection that answered) until killed.
+ */
+export async function runTrayWith(input: TrayInput, deps: TrayDeps): Promise<number> {
+  const line = (status: StatusDocument | null): string => {
+    const text = formatTray(status, input.format);
+    return input.json && !input.watch ? JSON.stringify(JSON.parse(text), null, 2) : text;
+  };
+  if (!input.watch) {
     try {
-      io.stdout(formatTray(await getStatus({ socketPath: options.socket, timeoutMs: 2_000 }), format) + '\n');
+      deps.io.stdout(line(await deps.getStatus(input.socket)) + '\n');
       return EXIT.OK;
     } catch {
-      io.stdout(formatTray(null, format) + '\n');
+      deps.io.stdout(line(null) + '\n');
       return EXIT.UNREACHABLE;
     }
   }
   let last = '';
-  const print = (line: string): void => {
-    if (line === last) return;
-    last = line;
-    io.stdout(line + '\n');
+  const print = (text: string): void => {
+    if (text === last) return;
+    last = text;
+    deps.io.stdout(text + '\n');
   };
   for (let backoffMs = 1_000; ; backoffMs = Math.min(backoffMs * 2, 30_000)) {
     let connected = false;
-    const sub = subscribe(
-      (status) => {
-        connected = true;
-        print(formatTray(status, format));
-      },
-      { socketPath: options.socket },
-    );
+    const sub = deps.subscribe(input.socket, (status) => {
+      connected = true;
+      print(line(status));
+    });
     await sub.closed;
     if (connected) backoffMs = 1_000;
-    print(formatTray(null, format));
-    await new Promise((r) => setTimeout(r, backoffMs));
+    print(line(null));
+    await deps.sleep(backoffMs);
   }
+}
+
+/** The CLI entry: resolves the flags and wires the IPC client (already loaded: the fast path stays fast). */
+export async function runTray(input: CommandInput, io: CliIo): Promise<number> {
+  return runTrayWith(resolveTrayInput(input, io), {
+    io,
+    getStatus: (socketPath) => getStatus({ socketPath, timeoutMs: 2_000 }),
+    subscribe: (socketPath, onStatus) => subscribe(onStatus, { socketPath }),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  });
 }
