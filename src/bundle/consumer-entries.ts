@@ -13,14 +13,17 @@
  *
  * Only the trust state in home is ever written; no value reaches the disk.
  */
-import { AppError, isAppError } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { Profile } from '../consumers/select.js';
 import { loadRepoConfig, type RepoConfig } from '../config/repo-config.js';
-import { READ_LIMITS, readBoundedText } from '../fsx/read-bounded.js';
 import type { Entry } from '../render/entries.js';
 import { acceptConfigGrant, grantToRecord } from '../trust/config-grants.js';
 import { acceptDataKey } from '../trust/data-keys.js';
 import { openBundle, type OpenDeps, type SyncPlan } from './open.js';
+import { readRepoConfigText } from './repo-config.js';
+
+// moved to repo-config.ts (no engine needed to read it); still importable from here
+export { readRepoConfigText };
 
 export interface ConsumerEntries {
   entries: readonly Entry[];
@@ -32,22 +35,6 @@ function dataKeyNotAccepted(bundleRel: string): AppError {
     hint: `check who changed it (\`git log -p -- ${bundleRel}\`); if it is the team's, accept it with \`mcp-secrets sync --accept-data-key\` (or \`mcp-secrets status --ack\` when the daemon runs)`,
     details: { bundle: bundleRel, notice: 'DATA_KEY_CHANGED' },
   });
-}
-
-/** Reads the repo config bounded; null when the repo has none. */
-export async function readRepoConfigText(file: string): Promise<string | null> {
-  try {
-    return await readBoundedText(file, {
-      limit: READ_LIMITS.sopsConfig,
-      what: '.mcp-secrets.yaml',
-      hint: 'commit .mcp-secrets.yaml as a regular file of a few lines',
-    });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (!isAppError(error) && (code === 'ENOENT' || code === 'ENOTDIR')) return null;
-    if (isAppError(error)) throw error;
-    throw new AppError('E_PARSE', `cannot read ${file} (${code ?? 'error'})`, { hint: 'check the file permissions', cause: error });
-  }
 }
 
 /** The repo config, checked against (or recorded as) the grant this machine accepted. */

@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { AppError, isAppError } from '../errors.js';
-import { DEFAULT_OUTPUTS, type OutputFormat, type OutputSpec } from '../config/repo-config.js';
+import { DEFAULT_OUTPUTS, loadRepoConfig, type OutputFormat, type OutputSpec } from '../config/repo-config.js';
 import { selectEntries, type Profile } from '../consumers/select.js';
 import type { StatusOutput } from '../ipc/status.js';
 import { renderConsole } from '../render/console.js';
@@ -27,6 +27,7 @@ import { renderEnv } from '../render/env.js';
 import { renderJson } from '../render/json.js';
 import { readBoundedText } from '../fsx/read-bounded.js';
 import { OUR_DOT_PREFIX } from '../publish/home-names.js';
+import { readRepoConfigText } from './repo-config.js';
 
 /** What a renderer is told about the bundle the entries came from. */
 export interface RenderSource {
@@ -64,6 +65,20 @@ export interface ResolvedOutput extends OutputSpec {
 /** The outputs of `specs` (default: DESIGN's two) in home, in config order. */
 export function resolveOutputs(home: string, specs: readonly OutputSpec[] = DEFAULT_OUTPUTS): ResolvedOutput[] {
   return specs.map((spec) => ({ ...spec, kind: OUTPUT_FORMATS[spec.format].kind, path: path.join(home, spec.file) }));
+}
+
+/**
+ * The outputs the repo's config lists as it is now, for the checks made outside a sync (the
+ * daemon's first status and watch list, doctor): DESIGN's two when there is no repo, no config,
+ * or a config that cannot be read or is invalid. An invalid config is reported by the sync
+ * itself, never guessed at here.
+ */
+export async function configuredOutputs(repo: string | null): Promise<readonly OutputSpec[]> {
+  if (repo === null) return DEFAULT_OUTPUTS;
+  return loadRepoConfig(repo, readRepoConfigText).then(
+    (config) => config.outputs,
+    () => DEFAULT_OUTPUTS,
+  );
 }
 
 /** One rendered output: its bytes and the in-memory digest of the entries it carries. */

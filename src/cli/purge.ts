@@ -15,8 +15,7 @@ import { resolveCommonOptions } from '../config/options.js';
 import { openKeychain } from '../identity/keychain/index.js';
 import type { Keychain } from '../identity/keychain/types.js';
 import { DEFAULT_OUTPUT_NAMES, OUTPUTS_RECORD, readOutputsRecord } from '../bundle/outputs.js';
-import { wipeFile } from '../publish/remove.js';
-import { liveHomeLockHolder } from '../publish/home-lock.js';
+import { liveHomeLockHolder, wipeFile } from '../bundle/home.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = { run: runPurge };

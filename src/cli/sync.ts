@@ -9,7 +9,7 @@ import { resolveCommonOptions, type EngineName } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
 import { planFor, runPipeline, type IdentityLookup } from '../sync/pipeline.js';
 import { identityLookup } from '../identity/lookup.js';
-import { liveHomeLockHolder, type HomeLockHolder } from '../publish/home-lock.js';
+import { liveHomeLockHolder, type HomeLockHolder } from '../bundle/home.js';
 import type { SyncSuccess } from '../sync/types.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 

@@ -34,7 +34,7 @@ import type { SyncSuccess } from '../sync/types.js';
 import { DataKeyChangedError } from '../trust/data-keys.js';
 import { ConfigWidenedError } from '../trust/config-grants.js';
 import type { ConfigGrant } from '../config/config-trust.js';
-import type { IntegrityReport, LinkedCopy } from '../publish/integrity.js';
+import type { IntegrityReport, LinkedCopy } from '../bundle/home.js';
 import { configWidenedNotice, dataKeyNotice, linkedCopiesMessage, recipientsNotice } from './notices.js';
 
 /** What a cheap look at the disk says (no decryption). */

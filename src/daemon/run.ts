@@ -16,15 +16,12 @@ import { VERSION } from '../version.js';
 import { createLogger, Redactor, type RootLogger } from '../log.js';
 import type { CommonOptions } from '../config/options.js';
 import { planFor, runPipeline, sha256Hex, type IdentityLookup, type SyncPlan } from '../sync/pipeline.js';
-import { resolveOutputs } from '../bundle/outputs.js';
-import { readRepoConfigText } from '../bundle/consumer-entries.js';
-import { DEFAULT_OUTPUTS, loadRepoConfig, REPO_CONFIG_FILE } from '../config/repo-config.js';
+import { configuredOutputs, resolveOutputs } from '../bundle/outputs.js';
+import { REPO_CONFIG_FILE } from '../config/repo-config.js';
 import { acceptConfigGrant } from '../trust/config-grants.js';
 import { loadUserConfig } from '../config/user-config.js';
 import { HookRunner } from './hooks.js';
-import { ensureHome, removeStaleTemps } from '../publish/publisher.js';
-import { acquireHomeLock, type HomeLock } from '../publish/home-lock.js';
-import { LinkedCopies, verifyOutputsIntact } from '../publish/integrity.js';
+import { acquireHomeLock, ensureHome, LinkedCopies, removeStaleTemps, verifyOutputsIntact, type HomeLock } from '../bundle/home.js';
 import { assertNoDaemonOn, startIpcServer, type IpcServer } from '../ipc/server.js';
 import { watchSource, type SourceWatcher } from '../watch/watcher.js';
 import { DaemonCore, type Probe } from './core.js';
@@ -80,7 +77,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const plan: SyncPlan = planFor(repo, common.source, common.home, common.engine);
   // The outputs before the first sync (for the status and the watcher): the repo config's as it
   // is now; an invalid one is reported by the sync itself. Each good sync then lists its own.
-  const configured = await loadRepoConfig(repo, readRepoConfigText).then((c) => c.outputs, () => DEFAULT_OUTPUTS);
+  const configured = await configuredOutputs(repo);
   const outputs = resolveOutputs(common.home, configured).map((o) => ({ kind: o.kind, format: o.format, path: o.path }));
 
   // Identities live in memory only, resolved lazily and forgotten after any failure an import could fix.
