@@ -13,8 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { AppError, EXIT, isAppError } from '../errors.js';
 import { getStatus, waitFresh, subscribe } from '../ipc/client.js';
 import type { StatusDocument } from '../ipc/status.js';
-import { createSampleRepo, git, sampleDocument, writeBundle, type SampleRepo } from '../demo/sample.js';
-import type { TreeMap } from '../sops/index.js';
+import { createSampleRepo, git, sampleDocument, writeBundle, type SampleDocument, type SampleRepo } from '../demo/sample.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = { run: runDemo };
@@ -53,7 +52,7 @@ export interface DemoDeps {
   /** Resolves with the first fresh status carrying `version`; rejects after a while. */
   readonly waitForVersion: (socket: string, version: string) => Promise<StatusDocument>;
   /** Writes the bundle for `version` (changing the OpenAI key) and commits it. */
-  readonly commitVersion: (sample: SampleRepo, previous: TreeMap, version: string) => Promise<void>;
+  readonly commitVersion: (sample: SampleRepo, previous: SampleDocument, version: string) => Promise<void>;
   /** Reads an output (bounded). */
   readonly readText: (file: string) => Promise<string>;
   readonly remove: (dir: string) => Promise<void>;

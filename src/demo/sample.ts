@@ -30,6 +30,9 @@ function demoValue(prefix: string): string {
 }
 
 /** The plain bundle for a given version; `rotate` changes the OpenAI key, as a real rotation would. */
+/** A sample bundle's plaintext document, as the engine reads and writes it. */
+export type SampleDocument = TreeMap;
+
 export function sampleDocument(version: string, previous?: TreeMap): TreeMap {
   const keep = (provider: string, fallback: string): string => {
     const node = previous?.get(provider);
