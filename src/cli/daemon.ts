@@ -13,7 +13,7 @@ import type { IdentityLookup } from '../bundle/open.js';
 import { reportError } from './report.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
-const command: Command = { run: runDaemon };
+const command: Command = { run: (input, io) => runDaemon(resolveDaemonInput(input, io), defaultDaemonDeps(io)) };
 export default command;
 
 function settleMs(raw: unknown): number | undefined {
@@ -85,7 +85,7 @@ export function defaultDaemonDeps(io: CliIo): DaemonDeps {
  * failure is reported here (as JSON with `--json`) and exits 78 (EXIT.CONFIG: a restart cannot fix
  * it), except E_WRITE (a full disk may clear) and bugs, which keep their own code.
  */
-export async function runDaemonWith(input: DaemonInput, deps: DaemonDeps): Promise<number> {
+export async function runDaemon(input: DaemonInput, deps: DaemonDeps): Promise<number> {
   const { io } = deps;
   let daemon: DaemonHandle;
   try {
@@ -108,7 +108,3 @@ export async function runDaemonWith(input: DaemonInput, deps: DaemonDeps): Promi
   return EXIT.OK;
 }
 
-/** The CLI entry: resolves the flags (a bad one exits 64 through the dispatcher) and wires the real collaborators. */
-export async function runDaemon(input: CommandInput, io: CliIo): Promise<number> {
-  return runDaemonWith(resolveDaemonInput(input, io), defaultDaemonDeps(io));
-}

@@ -52,7 +52,11 @@ export function resolveDecryptInput(input: CommandInput, io: Pick<CliIo, 'env' |
   if (!file) throw new AppError('E_USAGE', 'decrypt needs a FILE', { hint: 'mcp-secrets decrypt config/secrets.enc.yaml' });
   const sourceAbs = path.resolve(io.cwd, file);
   const inputFormat = formatOption('input-type', input.values['input-type'], formatFromPath(sourceAbs));
-  const outputFormat = formatOption('output-type', input.values['output-type'], inputFormat);
+  // `--json` is `--output-type json` (sops's JSON form), the JSON every command prints
+  if (input.values.json === true && input.values['output-type'] !== undefined && input.values['output-type'] !== 'json') {
+    throw new AppError('E_USAGE', `decrypt: --json and --output-type ${String(input.values['output-type']).slice(0, 20)} contradict each other`, { hint: 'use one of them' });
+  }
+  const outputFormat = input.values.json === true ? 'json' : formatOption('output-type', input.values['output-type'], inputFormat);
   return { sourceAbs, sourceRel: file, engine: options.engine, inputFormat, outputFormat };
 }
 

@@ -16,7 +16,7 @@ import type { StatusDocument } from '../ipc/status.js';
 import { createSampleRepo, git, sampleDocument, writeBundle, type SampleDocument, type SampleRepo } from '../demo/sample.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
-const command: Command = { run: runDemo };
+const command: Command = { run: (input, io) => runDemo(resolveDemoInput(input), defaultDemoDeps(io)) };
 export default command;
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -173,7 +173,7 @@ async function waitForDaemon(socketPath: string, timeoutMs: number): Promise<Sta
  * The demo: a sample repo, a daemon on it, a commit it follows; the temp dir is removed at the end
  * (kept with `--keep`) and the daemon stopped, whatever happened.
  */
-export async function runDemoWith(input: DemoInput, deps: DemoDeps): Promise<number> {
+export async function runDemo(input: DemoInput, deps: DemoDeps): Promise<number> {
   const { io } = deps;
   const say = (text: string): void => {
     if (!input.json) io.stdout(text);
@@ -233,7 +233,3 @@ export async function runDemoWith(input: DemoInput, deps: DemoDeps): Promise<num
   }
 }
 
-/** The CLI entry: resolves the flags and wires the real collaborators. */
-export async function runDemo(input: CommandInput, io: CliIo): Promise<number> {
-  return runDemoWith(resolveDemoInput(input), defaultDemoDeps(io));
-}

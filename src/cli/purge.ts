@@ -18,7 +18,7 @@ import { DEFAULT_OUTPUT_NAMES, OUTPUTS_RECORD, readOutputsRecord } from '../bund
 import { liveHomeLockHolder, wipeFile } from '../bundle/home.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
-const command: Command = { run: runPurge };
+const command: Command = { run: (input, io) => runPurge(resolvePurgeInput(input, io), defaultPurgeDeps(io)) };
 export default command;
 
 export interface PurgeReport {
@@ -103,7 +103,7 @@ export function defaultPurgeDeps(io: CliIo): PurgeDeps {
  * holds home but cannot be locked: it would restore what is deleted. Exit 2 when the keychain
  * could not be reached to forget identities, else 0.
  */
-export async function runPurgeWith(input: PurgeInput, deps: PurgeDeps): Promise<number> {
+export async function runPurge(input: PurgeInput, deps: PurgeDeps): Promise<number> {
   const report: PurgeReport = { daemon: 'not running', removedFiles: [], forgottenRecipients: [], keptIdentity: input.keepIdentity, warnings: [] };
 
   // the daemon that holds home (whatever socket it uses), else the one on our socket, is locked first
@@ -167,7 +167,3 @@ export async function runPurgeWith(input: PurgeInput, deps: PurgeDeps): Promise<
   return report.warnings.some((w) => w.startsWith('could not reach the keychain')) ? EXIT.FAILED : EXIT.OK;
 }
 
-/** The CLI entry: resolves the flags and wires the real collaborators. */
-export async function runPurge(input: CommandInput, io: CliIo): Promise<number> {
-  return runPurgeWith(resolvePurgeInput(input, io), defaultPurgeDeps(io));
-}

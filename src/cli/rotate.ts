@@ -46,6 +46,8 @@ export interface RotateInput {
   readonly rotateDataKey: boolean;
   readonly dryRun: boolean;
   readonly keyTo: KeyDestination;
+  /** `--json`: the plan (and the outcome) as one JSON document; the new key never goes into it. */
+  readonly json: boolean;
   /** The repo, the bundle and home (for the data-key pin). */
   readonly plan: SyncPlan;
 }
@@ -115,9 +117,14 @@ export async function resolveRotateInput(input: CommandInput, io: Pick<CliIo, 'e
       hint: 'run it in a terminal, hand the key to your vault with --store-cmd "CMD" (the key goes on its stdin), or add --key-to-stdout if the file or pipe is meant to receive it',
     });
   }
+  if (options.json && add.length === 0 && !dryRun && storeCmd === null) {
+    throw new AppError('E_USAGE', 'rotate --json prints one JSON document on stdout, so the new secret key cannot go there; nothing was changed', {
+      hint: 'hand the key to your vault with --store-cmd "CMD", or use --json with --dry-run or --recipient',
+    });
+  }
   const keyTo: KeyDestination = storeCmd !== null ? { kind: 'store-cmd', command: storeCmd } : io.stdoutIsTTY ? { kind: 'terminal' } : { kind: 'stdout' };
   const repo = await findRepo({ repoFlag: options.repoFlag, cwd: io.cwd });
-  return { ticket, add, remove, rotateDataKey: input.values['rotate-data-key'] === true, dryRun, keyTo, plan: planFor(repo, options.source, options.home, options.engine) };
+  return { ticket, add, remove, rotateDataKey: input.values['rotate-data-key'] === true, dryRun, keyTo, json: options.json, plan: planFor(repo, options.source, options.home, options.engine) };
 }
 
 /** `rotation-<date>.md`, or `rotation-<date>-2.md`… when a rotation already ran that day: evidence is never overwritten. */
@@ -198,6 +205,19 @@ export async function runRotate(input: RotateInput, deps: RotateDeps): Promise<n
     `  .sops.yaml: ${rewritten === null ? 'absent (not written)' : `age recipients updated in ${rewritten.changedRules} rule(s), other rules and comments kept`}`,
     `  evidence: ${path.relative(repo, evidencePath)}`,
   ].map(oneLine); // the old version and the recipients come from the bundle
+  const planJson = {
+    ticket,
+    bundle: plan.sourceRel,
+    recipients: { before: bundleRecipients, after: recipients },
+    dataKey: rotateDataKey ? 'new' : 'kept',
+    version: { before: versionBefore === undefined ? null : String(versionBefore), after: versionAfter },
+    sopsConfig: rewritten === null ? null : { changedRules: rewritten.changedRules },
+    evidence: path.relative(repo, evidencePath),
+  };
+  if (dryRun && input.json) {
+    deps.stdout(JSON.stringify({ ok: true, dryRun: true, ...planJson }, null, 2) + '\n');
+    return EXIT.OK;
+  }
   if (dryRun) {
     deps.stdout(`${planLines.join('\n')}\n(dry run: nothing generated, nothing written)\n`);
     return EXIT.OK;
@@ -234,6 +254,10 @@ export async function runRotate(input: RotateInput, deps: RotateDeps): Promise<n
       sopsConfigUpdated: rewritten !== null,
     }),
   );
+  if (input.json) {
+    deps.stdout(JSON.stringify({ ok: true, dryRun: false, ...planJson, keyGenerated: key !== null, storedWith: handed.storedWith, dataKeyPin: pinNote?.trim() ?? null }, null, 2) + '\n');
+    return EXIT.OK;
+  }
   deps.stdout(
     `${planLines.join('\n')}\n${pinNote ? `${pinNote}\n` : ''}done. next: open a PR with two reviews, have everyone run \`mcp-secrets identity import\` with the new key, update CI's SOPS_AGE_KEY, then revoke the old key in the vault.\n`,
   );

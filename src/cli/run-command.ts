@@ -18,12 +18,12 @@ import { identityLookup } from '../identity/lookup.js';
 import { runConsumer } from '../consumers/run.js';
 import { splitList } from '../consumers/select.js';
 import type { StatusDocument } from '../ipc/status.js';
+import { COMMAND_SPECS, usageLine } from './spec.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
-const USAGE =
-  'run [--repo DIR] [--source PATH] [--home DIR] [--engine auto|native|sops] [--profile NAME]… [--only LIST]… [--provider NAME]… [--mask] [--preserve-env] [--watch [--socket PATH] [--grace SECONDS]] [--log-level LEVEL] -- COMMAND [ARG…]';
+const USAGE = usageLine('run', COMMAND_SPECS.run!);
 
-const command: Command = { run: runRun };
+const command: Command = { run: (input, io) => runRun(resolveRunInput(input, io), defaultRunDeps(io)) };
 export default command;
 
 function usageError(message: string): AppError {
@@ -124,7 +124,7 @@ export function defaultRunDeps(io: CliIo): RunCommandDeps {
 }
 
 /** Starts the command with the selected entries; resolves with its exit code (see DESIGN.md "Consumers"). */
-export async function runRunWith(input: RunCommandInput, deps: RunCommandDeps): Promise<number> {
+export async function runRun(input: RunCommandInput, deps: RunCommandDeps): Promise<number> {
   const { io } = deps;
   const lookup = deps.identityLookup({
     // run leaves no trace: an identity found in the environment is not copied into the keychain
@@ -157,10 +157,6 @@ export async function runRunWith(input: RunCommandInput, deps: RunCommandDeps): 
   );
 }
 
-/** The CLI entry: resolves the words and flags and wires the real collaborators. */
-export async function runRun(input: CommandInput, io: CliIo): Promise<number> {
-  return runRunWith(resolveRunInput(input, io), defaultRunDeps(io));
-}
 
 function graceSeconds(text: string): number {
   const seconds = Number(text);

@@ -10,7 +10,7 @@ import type { StatusDocument } from '../ipc/status.js';
 import { messageLines, oneLine } from '../tray/format.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
-const command: Command = { run: runStatus };
+const command: Command = { run: (input, io) => runStatus(resolveStatusInput(input, io), defaultStatusDeps(io)) };
 export default command;
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -107,7 +107,7 @@ export function resolveStatusInput(input: CommandInput, io: Pick<CliIo, 'env' | 
  * when no daemon answers); otherwise the summary (or the document with `--json`) and the exit code
  * for its state. An unreachable daemon outside `--check` throws E_DAEMON_UNREACHABLE (exit 3).
  */
-export async function runStatusWith(input: StatusInput, deps: StatusDeps): Promise<number> {
+export async function runStatus(input: StatusInput, deps: StatusDeps): Promise<number> {
   if (input.check) {
     try {
       return checkExitCode(await deps.getStatus(input.socket), input.maxAgeMs, deps.now());
@@ -120,13 +120,13 @@ export async function runStatusWith(input: StatusInput, deps: StatusDeps): Promi
   return exitCodeForState(status);
 }
 
-/** The CLI entry: resolves the flags and wires the IPC client (already loaded: the fast path stays fast). */
-export async function runStatus(input: CommandInput, io: CliIo): Promise<number> {
+/** The real collaborators: the IPC client this fast path already loads. */
+export function defaultStatusDeps(io: CliIo): StatusDeps {
   const client = (socketPath: string) => ({ socketPath, timeoutMs: 3_000 });
-  return runStatusWith(resolveStatusInput(input, io), {
+  return {
     io,
     getStatus: (socket) => getStatus(client(socket)),
     ack: (socket) => ack(client(socket)),
     now: () => new Date(),
-  });
+  };
 }

@@ -13,7 +13,7 @@ import { liveHomeLockHolder, type HomeLockHolder } from '../bundle/home.js';
 import type { SyncSuccess } from '../sync/types.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
-const command: Command = { run: runSync };
+const command: Command = { run: (input, io) => runSync(resolveSyncInput(input, io), defaultSyncDeps(io)) };
 export default command;
 
 /** `sync`'s options, resolved: no raw argv values past this point. */
@@ -99,7 +99,7 @@ export function defaultSyncDeps(io: CliIo): SyncDeps {
  * home: writing beside it would race it); else here. Prints a summary, or with `--json` the result
  * without values or plaintext digests. Returns the exit code; expected failures throw AppError.
  */
-export async function runSyncWith(input: SyncInput, deps: SyncDeps): Promise<number> {
+export async function runSync(input: SyncInput, deps: SyncDeps): Promise<number> {
   const { io } = deps;
   if (input.acceptConfig) await acceptConfig(input, deps);
   if (input.viaDaemon) return syncThroughDaemon(input.socket, input.json, deps);
@@ -125,10 +125,6 @@ export async function runSyncWith(input: SyncInput, deps: SyncDeps): Promise<num
   return EXIT.OK;
 }
 
-/** The CLI entry: resolves the flags and wires the real collaborators. */
-export async function runSync(input: CommandInput, io: CliIo): Promise<number> {
-  return runSyncWith(resolveSyncInput(input, io), defaultSyncDeps(io));
-}
 
 /**
  * `--accept-config`: the repo's `.mcp-secrets.yaml` as it is now becomes the accepted one (what

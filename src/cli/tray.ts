@@ -9,7 +9,7 @@ import { getStatus, subscribe, type StatusDocument, type Subscription } from '..
 import { formatTray, TRAY_FORMATS, type TrayFormat } from '../tray/format.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
-const command: Command = { run: runTray };
+const command: Command = { run: (input, io) => runTray(resolveTrayInput(input, io), defaultTrayDeps(io)) };
 export default command;
 
 function trayFormat(value: unknown): TrayFormat {
@@ -56,7 +56,7 @@ export function resolveTrayInput(input: CommandInput, io: Pick<CliIo, 'env' | 'c
  * `--watch` a new line on every change, reconnecting with a backoff (1 s doubling to 30 s, back to
  * 1 s after a connection that answered) until killed.
  */
-export async function runTrayWith(input: TrayInput, deps: TrayDeps): Promise<number> {
+export async function runTray(input: TrayInput, deps: TrayDeps): Promise<number> {
   const line = (status: StatusDocument | null): string => {
     const text = formatTray(status, input.format);
     return input.json && !input.watch ? JSON.stringify(JSON.parse(text), null, 2) : text;
@@ -89,12 +89,12 @@ export async function runTrayWith(input: TrayInput, deps: TrayDeps): Promise<num
   }
 }
 
-/** The CLI entry: resolves the flags and wires the IPC client (already loaded: the fast path stays fast). */
-export async function runTray(input: CommandInput, io: CliIo): Promise<number> {
-  return runTrayWith(resolveTrayInput(input, io), {
+/** The real collaborators: the IPC client this fast path already loads. */
+export function defaultTrayDeps(io: CliIo): TrayDeps {
+  return {
     io,
     getStatus: (socketPath) => getStatus({ socketPath, timeoutMs: 2_000 }),
     subscribe: (socketPath, onStatus) => subscribe(onStatus, { socketPath }),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  });
+  };
 }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { resolveDaemonInput, runDaemonWith, type DaemonDeps, type DaemonHandle, type DaemonInput } from '../../../src/cli/daemon.js';
+import { resolveDaemonInput, runDaemon, type DaemonDeps, type DaemonHandle, type DaemonInput } from '../../../src/cli/daemon.js';
 import { resolveCommonOptions } from '../../../src/config/options.js';
 import type { DaemonOptions } from '../../../src/daemon/run.js';
 import { AppError } from '../../../src/errors.js';
@@ -64,7 +64,7 @@ function world(start?: (options: DaemonOptions) => Promise<DaemonHandle>): World
 
 test('starts the daemon with the resolved options and runs until it stops, routing signals to it', async (t) => {
   const w = world();
-  const run = runDaemonWith(input({ 'settle-ms': '120', 'no-cache-identity': true, home: '/h', socket: '/s.sock' }), w.deps);
+  const run = runDaemon(input({ 'settle-ms': '120', 'no-cache-identity': true, home: '/h', socket: '/s.sock' }), w.deps);
   await new Promise((r) => setImmediate(r));
   t.is(w.started.length, 1);
   const started = w.started[0]!;
@@ -86,7 +86,7 @@ test('a start-up failure is reported and exits 78 so the service manager does no
   const w = world(async () => {
     throw new AppError('E_ALREADY_RUNNING', 'a daemon (pid 7) holds /h');
   });
-  t.is(await runDaemonWith(input(), w.deps), 78);
+  t.is(await runDaemon(input(), w.deps), 78);
   t.regex(w.io.err(), /^mcp-secrets: E_ALREADY_RUNNING: a daemon \(pid 7\) holds \/h/m);
   t.is(w.signals, null, 'no signal handler installed');
 });
@@ -95,7 +95,7 @@ test('with --json the start-up failure is the error document on stdout', async (
   const w = world(async () => {
     throw new AppError('E_INSECURE_PATH', 'home is 0755');
   });
-  t.is(await runDaemonWith(input({ json: true }), w.deps), 78);
+  t.is(await runDaemon(input({ json: true }), w.deps), 78);
   t.deepEqual(JSON.parse(w.io.out()), { error: { code: 'E_INSECURE_PATH', message: 'home is 0755' } });
 });
 
@@ -103,11 +103,11 @@ test('E_WRITE (a full disk may clear) and a bug keep their exit code: a restart 
   const write = world(async () => {
     throw new AppError('E_WRITE', 'disk full');
   });
-  t.is(await runDaemonWith(input(), write.deps), 2);
+  t.is(await runDaemon(input(), write.deps), 2);
   const bug = world(async () => {
     throw new TypeError('undefined is not a function');
   });
-  t.is(await runDaemonWith(input(), bug.deps), 2);
+  t.is(await runDaemon(input(), bug.deps), 2);
   t.regex(bug.io.err(), /E_INTERNAL/);
 });
 
@@ -119,7 +119,7 @@ test('no repo is a start-up failure too (exit 78), before anything starts', asyn
       throw new AppError('E_NO_REPO', 'not in a git repository');
     },
   };
-  t.is(await runDaemonWith(input(), w.deps), 78);
+  t.is(await runDaemon(input(), w.deps), 78);
   t.is(w.started.length, 0);
 });
 

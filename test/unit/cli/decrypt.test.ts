@@ -109,3 +109,10 @@ test('the real open reads a missing file as E_SOURCE_MISSING', async (t) => {
   const error = await t.throwsAsync(runDecrypt(input, defaultDecryptDeps(realIo(dir, { SOPS_AGE_KEY: owner }, []))));
   t.true(isAppError(error) && error.code === 'E_SOURCE_MISSING', String(error));
 });
+
+test('--json is --output-type json, and contradicting it is a usage error', (t) => {
+  t.is(resolveDecryptInput(cmd(['s.enc.yaml'], { json: true }), at).outputFormat, 'json');
+  t.is(resolveDecryptInput(cmd(['s.enc.yaml'], { json: true, 'output-type': 'json' }), at).outputFormat, 'json');
+  const error = t.throws(() => resolveDecryptInput(cmd(['s.enc.yaml'], { json: true, 'output-type': 'yaml' }), at));
+  t.regex(error!.message, /--json and --output-type yaml contradict each other/);
+});

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { maskedEnvLines, maskValue, resolveDemoInput, runDemoWith, storeSummary, type DemoDeps } from '../../../src/cli/demo.js';
+import { maskedEnvLines, maskValue, resolveDemoInput, runDemo, storeSummary, type DemoDeps } from '../../../src/cli/demo.js';
 import { AppError } from '../../../src/errors.js';
 import type { StatusDocument } from '../../../src/ipc/status.js';
 import type { TreeMap } from '../../../src/sops/index.js';
@@ -74,7 +74,7 @@ function world(over: Partial<DemoDeps> = {}): World {
 
 test('runs the sample, follows the commit, then stops the daemon and removes the temp dir; values are masked', async (t) => {
   const w = world();
-  t.is(await runDemoWith({ keep: false, json: false }, w.deps), 0);
+  t.is(await runDemo({ keep: false, json: false }, w.deps), 0);
   t.deepEqual(w.log, [
     'mkdir /tmp/demo-x/run',
     'sample /tmp/demo-x 2026.11.1',
@@ -94,7 +94,7 @@ test('runs the sample, follows the commit, then stops the daemon and removes the
 
 test('--json prints one document (names, states, timings; no value) and sends the daemon lines to stderr', async (t) => {
   const w = world();
-  t.is(await runDemoWith({ keep: true, json: true }, w.deps), 0);
+  t.is(await runDemo({ keep: true, json: true }, w.deps), 0);
   const text = w.io.out();
   const doc = JSON.parse(text) as Record<string, unknown>;
   t.is(text, JSON.stringify(doc, null, 2) + '\n');
@@ -107,7 +107,7 @@ test('--json prints one document (names, states, timings; no value) and sends th
 
 test('a daemon that does not become fresh fails the demo, and it still stops the daemon and cleans up', async (t) => {
   const w = world({ waitFresh: async () => fakeStatus('locked') });
-  const error = await t.throwsAsync<AppError>(runDemoWith({ keep: false, json: false }, w.deps));
+  const error = await t.throwsAsync<AppError>(runDemo({ keep: false, json: false }, w.deps));
   t.regex(error?.message ?? '', /did not become fresh \(state locked\)/);
   t.deepEqual(w.log.slice(-2), ['stop daemon', 'rm /tmp/demo-x']);
 });
@@ -119,7 +119,7 @@ test('a failed commit is reported as itself, not as the wait for the daemon that
       throw new AppError('E_WRITE', 'git commit failed');
     },
   });
-  t.regex((await t.throwsAsync<AppError>(runDemoWith({ keep: true, json: false }, w.deps)))?.message ?? '', /git commit failed/);
+  t.regex((await t.throwsAsync<AppError>(runDemo({ keep: true, json: false }, w.deps)))?.message ?? '', /git commit failed/);
   t.true(w.io.out().endsWith('\nkept /tmp/demo-x\n'));
   t.true(w.log.includes('stop daemon'));
 });

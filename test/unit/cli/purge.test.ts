@@ -1,5 +1,5 @@
 import test from 'ava';
-import { resolvePurgeInput, runPurgeWith, type PurgeDeps, type PurgeInput } from '../../../src/cli/purge.js';
+import { resolvePurgeInput, runPurge, type PurgeDeps, type PurgeInput } from '../../../src/cli/purge.js';
 import { AppError } from '../../../src/errors.js';
 import { MemoryKeychain } from '../../../src/identity/keychain/memory.js';
 import { captureIo, type CapturedIo } from '../../helpers/cli-io.js';
@@ -55,7 +55,7 @@ function world(options: { files?: string[]; record?: string[] | Error; daemon?: 
 
 test('locks the running daemon first, then wipes every output, temps and the record, then forgets identities', async (t) => {
   const w = world({ daemon: 'answers', files: ['.env', 'console-secrets.json', 'gemini.env', '.mcp-secrets-tmp-123', 'logs', '.mcp-secrets-outputs.json'], record: ['gemini.env'] });
-  t.is(await runPurgeWith(input(), w.deps), 0);
+  t.is(await runPurge(input(), w.deps), 0);
   t.deepEqual(w.log, ['lock /run/mcp.sock', 'wipe .env', 'wipe console-secrets.json', 'wipe gemini.env', 'wipe .mcp-secrets-tmp-123', 'wipe .mcp-secrets-outputs.json']);
   t.deepEqual([...w.files], [`${HOME}/logs`], 'only what purge did not write is left');
   t.deepEqual(w.keychain.snapshot().size, 0);
@@ -73,13 +73,13 @@ test('locks the running daemon first, then wipes every output, temps and the rec
 
 test('the daemon holding home is locked on its own socket, not on --socket', async (t) => {
   const w = world({ daemon: 'answers', holder: true });
-  await runPurgeWith(input(), w.deps);
+  await runPurge(input(), w.deps);
   t.is(w.log[0], 'lock /run/held.sock');
 });
 
 test('refuses to purge while a daemon holds home but cannot be locked: nothing is wiped or forgotten', async (t) => {
   const w = world({ daemon: 'gone', holder: true, files: ['.env'] });
-  const error = await t.throwsAsync<AppError>(runPurgeWith(input(), w.deps));
+  const error = await t.throwsAsync<AppError>(runPurge(input(), w.deps));
   t.is(error?.code, 'E_ALREADY_RUNNING');
   t.regex(error?.message ?? '', /pid 4242\) holds .* cannot be locked/);
   t.deepEqual(w.log, ['lock /run/held.sock']);
@@ -89,20 +89,20 @@ test('refuses to purge while a daemon holds home but cannot be locked: nothing i
 
 test('no daemon at all is fine: it purges and says so', async (t) => {
   const w = world({ daemon: 'gone', files: ['.env'] });
-  t.is(await runPurgeWith(input({ json: false }), w.deps), 0);
+  t.is(await runPurge(input({ json: false }), w.deps), 0);
   t.regex(w.io.out(), /^mcp-secrets purge: daemon not running\n {2}removed \/home\/u\/\.mcp\/\.env\n {2}forgot identity age1alice\n {2}forgot identity age1bob\nnext: /);
 });
 
 test('--keep-identity leaves the keychain alone', async (t) => {
   const w = world({ daemon: 'answers' });
-  t.is(await runPurgeWith(input({ keepIdentity: true, json: false }), w.deps), 0);
+  t.is(await runPurge(input({ keepIdentity: true, json: false }), w.deps), 0);
   t.is(w.keychain.snapshot().size, 2);
   t.regex(w.io.out(), / {2}no output files to remove\n {2}identities kept in the keychain \(--keep-identity\)\n/);
 });
 
 test('an unreadable outputs record still wipes the defaults and is reported', async (t) => {
   const w = world({ daemon: 'answers', files: ['.env'], record: new Error('not JSON') });
-  t.is(await runPurgeWith(input(), w.deps), 0);
+  t.is(await runPurge(input(), w.deps), 0);
   const report = JSON.parse(w.io.out()) as { removedFiles: string[]; warnings: string[] };
   t.deepEqual(report.removedFiles, [`${HOME}/.env`]);
   t.regex(report.warnings[0] ?? '', /the outputs record could not be read \(not JSON\)/);
@@ -112,7 +112,7 @@ test('an unreachable keychain is a warning and exit 2, after the files are wiped
   const keychain = new MemoryKeychain({ age1alice: 'AGE-SECRET-KEY-1ALICE' });
   keychain.failWith('no-dbus');
   const w = world({ daemon: 'answers', files: ['.env'], keychain });
-  t.is(await runPurgeWith(input(), w.deps), 2);
+  t.is(await runPurge(input(), w.deps), 2);
   const report = JSON.parse(w.io.out()) as { removedFiles: string[]; warnings: string[] };
   t.is(report.removedFiles.length, 1);
   t.regex(report.warnings[0] ?? '', /^could not reach the keychain to forget identities/);
@@ -120,7 +120,7 @@ test('an unreachable keychain is a warning and exit 2, after the files are wiped
 
 test('warns about a plaintext key file and SOPS_AGE_KEY, without touching either', async (t) => {
   const w = world({ daemon: 'answers', existing: ['/home/u/.config/sops/age/keys.txt'], keychain: null });
-  t.is(await runPurgeWith(input({ sopsAgeKeySet: true }), w.deps), 0);
+  t.is(await runPurge(input({ sopsAgeKeySet: true }), w.deps), 0);
   const report = JSON.parse(w.io.out()) as { warnings: string[] };
   t.deepEqual(report.warnings, [
     'a plaintext age key file still exists at /home/u/.config/sops/age/keys.txt: delete it if it holds the compromised key',

@@ -28,7 +28,7 @@ const NOW = new Date('2026-03-05T10:00:00Z');
 const PLAN = planFor('/repo', 'config/secrets.enc.yaml', '/h/.mcp', 'auto');
 
 function input(overrides: Partial<RotateInput> = {}): RotateInput {
-  return { ticket: 'OPS-1', add: [], remove: [], rotateDataKey: false, dryRun: false, keyTo: { kind: 'terminal' }, plan: PLAN, ...overrides };
+  return { ticket: 'OPS-1', add: [], remove: [], rotateDataKey: false, dryRun: false, keyTo: { kind: 'terminal' }, json: false, plan: PLAN, ...overrides };
 }
 
 interface Harness {
@@ -135,6 +135,30 @@ test('--dry-run prints the plan and generates and writes nothing', async (t) => 
   t.deepEqual(h.rewraps, []);
   t.regex(h.out[0]!, /age1<new key, generated at run time>/);
   t.regex(h.out[0]!, /dry run: nothing generated, nothing written/);
+});
+
+test('--json prints the plan, and the outcome, as one JSON document without the new key', async (t) => {
+  const dry = harness();
+  t.is(await runRotate(input({ dryRun: true, json: true }), dry.deps), 0);
+  const plan = JSON.parse(dry.out.join('')) as { dryRun: boolean; ticket: string; recipients: { before: string[]; after: string[] } };
+  t.true(plan.dryRun);
+  t.is(plan.ticket, 'OPS-1');
+  t.deepEqual(plan.recipients.before, [OLD, TEAMMATE]);
+  const done = harness();
+  t.is(await runRotate(input({ json: true, keyTo: { kind: 'store-cmd', command: 'vault put' } }), done.deps), 0);
+  const text = done.out.join('');
+  const outcome = JSON.parse(text) as { dryRun: boolean; keyGenerated: boolean; recipients: { after: string[] } };
+  t.false(outcome.dryRun);
+  t.true(outcome.keyGenerated);
+  t.true(outcome.recipients.after.includes(NEW));
+  t.false(text.includes(NEW_KEY), 'the secret key is never in the document');
+});
+
+test('--json with a generated key and no --store-cmd is refused before anything is read: the key would have to go on stdout', async (t) => {
+  const error = await t.throwsAsync(resolveRotateInput(values({ ticket: 'OPS-1', json: true }), io(true), noRepo));
+  t.true(isAppError(error) && error.code === 'E_USAGE');
+  t.regex(error!.message, /cannot go there; nothing was changed/);
+  t.true((await resolveRotateInput(values({ ticket: 'OPS-1', json: true, 'dry-run': true }), io(true), theRepo)).json);
 });
 
 test('with --recipient: no key is generated, the recipients are added alongside the current ones', async (t) => {

@@ -2,7 +2,7 @@ import test from 'ava';
 import { access, chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { resolveRunInput, runRunWith, type RunCommandDeps } from '../../../src/cli/run-command.js';
+import { resolveRunInput, runRun, type RunCommandDeps } from '../../../src/cli/run-command.js';
 import type { CommandInput } from '../../../src/cli/types.js';
 import { runConsumer, type RunDeps, type RunInput } from '../../../src/consumers/run.js';
 import type { Profile } from '../../../src/consumers/select.js';
@@ -96,7 +96,7 @@ function world(over: Partial<RunCommandDeps> = {}, catalogue: { entries: Entry[]
 test('hands the consumer the command, selectors and an opener for this repo; never caches an identity', async (t) => {
   const w = world();
   const input = resolveRunInput(words({ profile: ['gem'], 'preserve-env': true, repo: '/other' }), IO);
-  t.is(await runRunWith(input, w.deps), 0);
+  t.is(await runRun(input, w.deps), 0);
   t.deepEqual(w.lookups, [{ cache: false }]);
   t.like(w.consumer[0]?.input, { command: 'mcp-server', args: ['--stdio'], preserveEnv: true, mask: false, watch: false, cwd: '/work/repo' });
   t.deepEqual(w.opened, [{ sourceAbs: '/other/config/secrets.enc.yaml', home: '/home/u/.mcp', wantsProfiles: true }]);
@@ -105,13 +105,13 @@ test('hands the consumer the command, selectors and an opener for this repo; nev
 
 test('profiles are read only when a --profile is given', async (t) => {
   const w = world();
-  await runRunWith(resolveRunInput(words({ only: ['GEMINI_*'] }), IO), w.deps);
+  await runRun(resolveRunInput(words({ only: ['GEMINI_*'] }), IO), w.deps);
   t.false(w.opened[0]?.wantsProfiles);
 });
 
 test('--watch subscribes to the daemon on --socket', async (t) => {
   const w = world();
-  await runRunWith(resolveRunInput(words({ watch: true, socket: '/run/s.sock' }), IO), w.deps);
+  await runRun(resolveRunInput(words({ watch: true, socket: '/run/s.sock' }), IO), w.deps);
   await w.consumer[0]?.deps.subscribe?.(() => undefined, () => undefined);
   t.deepEqual(w.subscribed, ['/run/s.sock']);
 });
@@ -140,7 +140,7 @@ test('an unknown profile, a selector matching nothing, or an unknown provider fa
   ];
   for (const [values, message] of cases) {
     const w = world({ runConsumer }, catalogue);
-    const error = await t.throwsAsync<AppError>(runRunWith(resolveRunInput(words(values, [command]), IO), w.deps));
+    const error = await t.throwsAsync<AppError>(runRun(resolveRunInput(words(values, [command]), IO), w.deps));
     t.is(error?.code, 'E_USAGE', message.source);
     t.regex(error?.message ?? '', message);
     t.false(error?.message.includes('g-value'), 'no value in the message');
@@ -156,6 +156,6 @@ test('a bundle that does not open fails before the child starts', async (t) => {
       throw new AppError('E_UNTRUSTED', 'config/secrets.enc.yaml was encrypted with a data key this machine has not accepted');
     },
   });
-  t.is((await t.throwsAsync<AppError>(runRunWith(resolveRunInput(words({}, [command]), IO), w.deps)))?.code, 'E_UNTRUSTED');
+  t.is((await t.throwsAsync<AppError>(runRun(resolveRunInput(words({}, [command]), IO), w.deps)))?.code, 'E_UNTRUSTED');
   t.false(await startedAt(marker));
 });

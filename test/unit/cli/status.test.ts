@@ -1,5 +1,5 @@
 import test from 'ava';
-import { resolveStatusInput, runStatusWith, type StatusDeps, type StatusInput } from '../../../src/cli/status.js';
+import { resolveStatusInput, runStatus, type StatusDeps, type StatusInput } from '../../../src/cli/status.js';
 import { AppError } from '../../../src/errors.js';
 import type { DaemonState, StatusDocument } from '../../../src/ipc/status.js';
 import { captureIo, type CapturedIo } from '../../helpers/cli-io.js';
@@ -38,34 +38,34 @@ test('--check answers by exit code alone: 0 fresh, 1 not fresh, 2 failed states,
   ];
   for (const [status, code] of cases) {
     const f = fakes(status);
-    t.is(await runStatusWith(input({ check: true }), f.deps), code, status?.state ?? 'no daemon');
+    t.is(await runStatus(input({ check: true }), f.deps), code, status?.state ?? 'no daemon');
     t.is(f.io.out(), '', 'nothing printed');
   }
 });
 
 test('--check --max-age: fresh but older than the limit is 1, within it 0, never synced 1', async (t) => {
-  t.is(await runStatusWith(input({ check: true, maxAgeMs: 10 * 60_000 }), fakes(syncedAt('fresh', 2)).deps), 0);
-  t.is(await runStatusWith(input({ check: true, maxAgeMs: 90_000 }), fakes(syncedAt('fresh', 2)).deps), 1);
-  t.is(await runStatusWith(input({ check: true, maxAgeMs: 90_000 }), fakes(fakeStatus('fresh')).deps), 1, 'no lastSync');
-  t.is(await runStatusWith(input({ check: true, maxAgeMs: 90_000 }), fakes(syncedAt('error', 1)).deps), 2, 'a failed state stays 2');
+  t.is(await runStatus(input({ check: true, maxAgeMs: 10 * 60_000 }), fakes(syncedAt('fresh', 2)).deps), 0);
+  t.is(await runStatus(input({ check: true, maxAgeMs: 90_000 }), fakes(syncedAt('fresh', 2)).deps), 1);
+  t.is(await runStatus(input({ check: true, maxAgeMs: 90_000 }), fakes(fakeStatus('fresh')).deps), 1, 'no lastSync');
+  t.is(await runStatus(input({ check: true, maxAgeMs: 90_000 }), fakes(syncedAt('error', 1)).deps), 2, 'a failed state stays 2');
 });
 
 test('--check wins over --ack: it only asks', async (t) => {
   const f = fakes(syncedAt('fresh', 1));
-  await runStatusWith(input({ check: true, ack: true }), f.deps);
+  await runStatus(input({ check: true, ack: true }), f.deps);
   t.deepEqual(f.asked, ['status /run/mcp.sock']);
 });
 
 test('--json prints the status document in the house style and exits by state', async (t) => {
   const status = syncedAt('stale', 1);
   const f = fakes(status);
-  t.is(await runStatusWith(input({ json: true }), f.deps), 1);
+  t.is(await runStatus(input({ json: true }), f.deps), 1);
   t.is(f.io.out(), JSON.stringify(status, null, 2) + '\n');
 });
 
 test('without --json prints the human summary, ages measured from the injected clock', async (t) => {
   const f = fakes(syncedAt('fresh', 3));
-  t.is(await runStatusWith(input(), f.deps), 0);
+  t.is(await runStatus(input(), f.deps), 0);
   t.regex(f.io.out(), /^mcp-secrets: fresh \(outputs match the bundle\) — secrets 2026\.11\.3, 3 entries\n/);
   t.regex(f.io.out(), /last sync .* \(3 min ago\)/);
 });
@@ -73,7 +73,7 @@ test('without --json prints the human summary, ages measured from the injected c
 test('--ack asks the daemon to clear the notices and prints the status after it', async (t) => {
   const status = { ...syncedAt('fresh', 1), notices: [{ code: 'RECIPIENTS_CHANGED', message: 'changed', since: '2026-11-28T10:00:00Z' }] };
   const f = fakes(status);
-  t.is(await runStatusWith(input({ ack: true, json: true }), f.deps), 0);
+  t.is(await runStatus(input({ ack: true, json: true }), f.deps), 0);
   t.deepEqual(f.asked, ['ack /run/mcp.sock']);
   t.deepEqual((JSON.parse(f.io.out()) as StatusDocument).notices, []);
 });
@@ -81,7 +81,7 @@ test('--ack asks the daemon to clear the notices and prints the status after it'
 test('an unreachable daemon outside --check is E_DAEMON_UNREACHABLE (exit 3 from the dispatcher), nothing printed', async (t) => {
   for (const over of [{}, { json: true }, { ack: true }]) {
     const f = fakes(null);
-    t.is((await t.throwsAsync<AppError>(runStatusWith(input(over), f.deps)))?.code, 'E_DAEMON_UNREACHABLE');
+    t.is((await t.throwsAsync<AppError>(runStatus(input(over), f.deps)))?.code, 'E_DAEMON_UNREACHABLE');
     t.is(f.io.out(), '');
   }
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { resolveSyncInput, runSyncWith, type SyncDeps, type SyncInput } from '../../../src/cli/sync.js';
+import { resolveSyncInput, runSync, type SyncDeps, type SyncInput } from '../../../src/cli/sync.js';
 import { AppError } from '../../../src/errors.js';
 import type { IdentityLookup, SyncPlan } from '../../../src/sync/pipeline.js';
 import type { SyncSuccess } from '../../../src/sync/types.js';
@@ -92,7 +92,7 @@ const holder: HomeLockHolder = { pid: 4242, procStart: null, socket: '/run/other
 
 test('syncs here when no daemon holds home, and prints a summary without values', async (t) => {
   const r = fakes();
-  t.is(await runSyncWith(input(), r.deps), 0);
+  t.is(await runSync(input(), r.deps), 0);
   t.deepEqual(r.calls, ['pipeline accept=false']);
   t.is(r.plans[0]?.sourceAbs, '/work/repo/config/secrets.enc.yaml');
   t.is(r.plans[0]?.home, '/home/u/.mcp');
@@ -104,15 +104,15 @@ test('syncs here when no daemon holds home, and prints a summary without values'
 
 test('a daemon holding home does the sync, on the socket it holds, and its state decides the exit code', async (t) => {
   const r = fakes({ homeLockHolder: async () => holder });
-  t.is(await runSyncWith(input(), r.deps), 0);
+  t.is(await runSync(input(), r.deps), 0);
   t.deepEqual(r.calls, ['daemon /run/other.sock'], 'no pipeline run beside the daemon');
   t.regex(r.io.err(), /the daemon \(pid 4242\) serving \/home\/u\/\.mcp does this sync/);
   t.is(r.io.out(), 'mcp-secrets: the daemon synced: state fresh\n');
 
   const locked = fakes({ homeLockHolder: async () => holder, daemonSync: async () => fakeStatus('locked') });
-  t.is(await runSyncWith(input(), locked.deps), 2);
+  t.is(await runSync(input(), locked.deps), 2);
   const syncing = fakes({ homeLockHolder: async () => holder, daemonSync: async () => fakeStatus('syncing') });
-  t.is(await runSyncWith(input(), syncing.deps), 1);
+  t.is(await runSync(input(), syncing.deps), 1);
 });
 
 test('a daemon that holds home but does not answer is E_ALREADY_RUNNING, and nothing is synced beside it', async (t) => {
@@ -122,7 +122,7 @@ test('a daemon that holds home but does not answer is E_ALREADY_RUNNING, and not
       throw new AppError('E_DAEMON_UNREACHABLE', 'no daemon answers');
     },
   });
-  const error = await t.throwsAsync<AppError>(runSyncWith(input(), r.deps));
+  const error = await t.throwsAsync<AppError>(runSync(input(), r.deps));
   t.is(error?.code, 'E_ALREADY_RUNNING');
   t.regex(error?.message ?? '', /pid 4242.*\/home\/u\/\.mcp.*\/run\/other\.sock/);
   t.is(r.plans.length, 0);
@@ -135,7 +135,7 @@ test('another failure of the holding daemon is passed on as it is', async (t) =>
       throw new AppError('E_INTERNAL', 'bug');
     },
   });
-  t.is((await t.throwsAsync<AppError>(runSyncWith(input(), r.deps)))?.code, 'E_INTERNAL');
+  t.is((await t.throwsAsync<AppError>(runSync(input(), r.deps)))?.code, 'E_INTERNAL');
 });
 
 test('--daemon asks the daemon on --socket without looking at the home lock', async (t) => {
@@ -144,7 +144,7 @@ test('--daemon asks the daemon on --socket without looking at the home lock', as
       throw new Error('must not be asked');
     },
   });
-  t.is(await runSyncWith(input({ viaDaemon: true, json: true }), r.deps), 0);
+  t.is(await runSync(input({ viaDaemon: true, json: true }), r.deps), 0);
   t.deepEqual(r.calls, ['daemon /run/mcp.sock']);
   t.is(r.io.out(), JSON.stringify(fakeStatus('fresh'), null, 2) + '\n');
 });
@@ -152,13 +152,13 @@ test('--daemon asks the daemon on --socket without looking at the home lock', as
 test('--skip-without-identity with no identity skips, exit 0, in words or as one JSON document', async (t) => {
   const none: IdentityLookup = { identities: [], attempts: [{ source: 'SOPS_AGE_KEY', outcome: 'not set' }] };
   const human = fakes({}, none);
-  t.is(await runSyncWith(input({ skipWithoutIdentity: true }), human.deps), 0);
+  t.is(await runSync(input({ skipWithoutIdentity: true }), human.deps), 0);
   t.regex(human.io.out(), /^mcp-secrets: skipped: no age identity configured .*; outputs left as they were\n$/);
   t.is(human.plans.length, 0, 'nothing synced');
   t.deepEqual(human.lookups, [{ cache: true, ci: true }], 'CI mode: the lookup leaves the keychain out');
 
   const json = fakes({}, none);
-  t.is(await runSyncWith(input({ skipWithoutIdentity: true, json: true }), json.deps), 0);
+  t.is(await runSync(input({ skipWithoutIdentity: true, json: true }), json.deps), 0);
   const doc = JSON.parse(json.io.out()) as Record<string, unknown>;
   t.like(doc, { ok: true, skipped: true });
   t.is(json.io.out(), JSON.stringify(doc, null, 2) + '\n', 'the house JSON style');
@@ -172,14 +172,14 @@ test('--skip-without-identity with an identity syncs as usual, looking identitie
       return { identities: [{ line: 'AGE-SECRET-KEY-1X', recipient: 'age1example', source: 'env' }], attempts: [] };
     },
   });
-  t.is(await runSyncWith(input({ skipWithoutIdentity: true }), r.deps), 0);
+  t.is(await runSync(input({ skipWithoutIdentity: true }), r.deps), 0);
   t.is(r.plans.length, 1);
   t.is(lookedUp, 1);
 });
 
 test('--json prints the result without values or plaintext digests', async (t) => {
   const r = fakes();
-  t.is(await runSyncWith(input({ json: true, acceptDataKey: true }), r.deps), 0);
+  t.is(await runSync(input({ json: true, acceptDataKey: true }), r.deps), 0);
   t.deepEqual(r.calls, ['pipeline accept=true']);
   const text = r.io.out();
   const doc = JSON.parse(text) as Record<string, unknown>;
@@ -199,7 +199,7 @@ test('--accept-config records the repo config first and reports on stderr, leavi
       return { file: '/work/repo/.mcp-secrets.yaml', widening: ['a new output gemini.env'] };
     },
   });
-  t.is(await runSyncWith(input({ acceptConfig: true, json: true }), r.deps), 0);
+  t.is(await runSync(input({ acceptConfig: true, json: true }), r.deps), 0);
   t.deepEqual(r.calls, ['accept-config /work/repo /home/u/.mcp', 'pipeline accept=false']);
   t.is(r.io.err(), 'mcp-secrets: accepted /work/repo/.mcp-secrets.yaml:\n  - a new output gemini.env\n');
   t.notThrows(() => JSON.parse(r.io.out()));
@@ -211,7 +211,7 @@ test('a pipeline failure propagates (the dispatcher reports it)', async (t) => {
       throw new AppError('E_MAC_MISMATCH', 'MAC mismatch: config/secrets.enc.yaml');
     },
   });
-  t.is((await t.throwsAsync<AppError>(runSyncWith(input(), r.deps)))?.code, 'E_MAC_MISMATCH');
+  t.is((await t.throwsAsync<AppError>(runSync(input(), r.deps)))?.code, 'E_MAC_MISMATCH');
   t.is(r.io.out(), '');
 });
 
@@ -227,6 +227,6 @@ test('flags resolve into the input: --daemon, --no-cache-identity, --accept-data
 test('a failed sync through the daemon exits 2 and shows its error on one escaped line', async (t) => {
   const status: StatusDocument = { ...fakeStatus('error'), lastSync: { at: 'x', ok: false, durationMs: 1, sourceSha256: null, error: { code: 'E_DECRYPT', message: 'no\nidentity' } } };
   const human = fakes({ daemonSync: async () => status });
-  t.is(await runSyncWith(input({ viaDaemon: true }), human.deps), 2);
+  t.is(await runSync(input({ viaDaemon: true }), human.deps), 2);
   t.is(human.io.out(), 'mcp-secrets: the daemon synced: state error (E_DECRYPT: no?identity)\n', 'a line break from the daemon is escaped');
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { resolveTrayInput, runTrayWith, type TrayDeps, type TrayInput } from '../../../src/cli/tray.js';
+import { resolveTrayInput, runTray, type TrayDeps, type TrayInput } from '../../../src/cli/tray.js';
 import { AppError } from '../../../src/errors.js';
 import type { StatusDocument } from '../../../src/ipc/status.js';
 import { captureIo, type CapturedIo } from '../../helpers/cli-io.js';
@@ -34,7 +34,7 @@ test('one line in each format for a fresh daemon, exit 0', async (t) => {
   };
   for (const format of ['text', 'json', 'waybar', 'xbar'] as const) {
     const f = oneShot(fakeStatus('fresh', '2026.11.3'));
-    t.is(await runTrayWith(input({ format }), f.deps), 0, format);
+    t.is(await runTray(input({ format }), f.deps), 0, format);
     expected[format](f.io.out());
     if (format !== 'xbar') t.is(f.io.out().split('\n').length, 2, `${format}: one line`);
   }
@@ -42,19 +42,19 @@ test('one line in each format for a fresh daemon, exit 0', async (t) => {
 
 test('no daemon: a "down" line in the chosen format and exit 3', async (t) => {
   const f = oneShot(null);
-  t.is(await runTrayWith(input({ format: 'waybar' }), f.deps), 3);
+  t.is(await runTray(input({ format: 'waybar' }), f.deps), 3);
   t.like(JSON.parse(f.io.out()), { class: 'down', alt: 'down' });
 });
 
 test('--json prints the json format as one document in the house style, also when no daemon answers', async (t) => {
   const fresh = oneShot(fakeStatus('fresh', 'v2'));
-  t.is(await runTrayWith(input({ format: 'json', json: true }), fresh.deps), 0);
+  t.is(await runTray(input({ format: 'json', json: true }), fresh.deps), 0);
   const doc = JSON.parse(fresh.io.out()) as Record<string, unknown>;
   t.like(doc, { state: 'fresh', secretsVersion: 'v2' });
   t.is(fresh.io.out(), JSON.stringify(doc, null, 2) + '\n');
 
   const down = oneShot(null);
-  t.is(await runTrayWith(input({ format: 'json', json: true }), down.deps), 3);
+  t.is(await runTray(input({ format: 'json', json: true }), down.deps), 3);
   t.like(JSON.parse(down.io.out()), { state: 'down', fresh: false });
 });
 
@@ -79,7 +79,7 @@ test('--watch prints a line per change (not repeats), "down" when the daemon goe
       if (rounds.length === 0) throw stop;
     },
   };
-  t.is(await t.throwsAsync(runTrayWith(input({ watch: true }), deps)), stop);
+  t.is(await t.throwsAsync(runTray(input({ watch: true }), deps)), stop);
   t.deepEqual(io.out().split('\n'), [
     'mcp-secrets ◐ syncing v1',
     'mcp-secrets ● fresh v1',
@@ -105,7 +105,7 @@ test('--watch --json prints one compact document per line: a stream is read line
       throw stop;
     },
   };
-  await t.throwsAsync(runTrayWith(input({ watch: true, json: true, format: 'json' }), deps));
+  await t.throwsAsync(runTray(input({ watch: true, json: true, format: 'json' }), deps));
   const lines = io.out().trimEnd().split('\n');
   t.is(lines.length, 2);
   t.like(JSON.parse(lines[0]!), { state: 'fresh' });
