@@ -12,7 +12,8 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { encrypt } from '../../src/sops/index.js';
 import { envFormOf } from '../../src/render/env.js';
 import { allowedCodesFor, readExpectedJson, checkCorpus, fixturesDir, listNegativeCases, listPositiveCases } from '../helpers/fixtures.js';
-import { isolatedEnv, runCli, tempDir } from '../helpers/e2e.js';
+import { isolatedEnv, runCli } from '../helpers/e2e.js';
+import { tempDir } from '../helpers/temp.js';
 
 /** The entries DESIGN.md derives from a plain tree (order kept), computed independently of src/render. */
 function expectedEntries(tree: unknown, prefix: string[] = [], out: [string, string][] = []): [string, string][] | null {
