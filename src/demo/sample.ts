@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { encrypt, updateRecipients, type TreeMap, type TreeValue } from '../sops/index.js';
+import { spawnGit } from '../git/run.js';
 
 export interface SampleRepo {
   repo: string;
@@ -17,7 +17,10 @@ export interface SampleRepo {
   recipient: string;
 }
 
-const GIT_ENV = {
+/** The demo commits as itself; git needs no age identity, so none reaches it. */
+const DEMO_GIT_ENV = {
+  SOPS_AGE_KEY: undefined,
+  GIT_TERMINAL_PROMPT: '0',
   GIT_CONFIG_NOSYSTEM: '1',
   GIT_AUTHOR_NAME: 'mcp-secrets demo',
   GIT_AUTHOR_EMAIL: 'demo@example.invalid',
@@ -49,9 +52,14 @@ export function sampleDocument(version: string, previous?: TreeMap): TreeMap {
   ]);
 }
 
+/**
+ * Runs git in the sample repo as the demo's committer; returns stdout without its last newline.
+ * @throws Error with git's own message when the command fails (the demo's own repo: a bug or a broken git).
+ */
 export async function git(repo: string, args: string[]): Promise<string> {
-  const { stdout } = await execa('git', ['-C', repo, ...args], { env: GIT_ENV, extendEnv: true });
-  return stdout;
+  const result = await spawnGit(repo, args, DEMO_GIT_ENV);
+  if (result.code !== 0) throw new Error(`git ${args[0] ?? ''} failed in ${repo} (exit ${result.code}): ${result.stderr.trim()}`);
+  return result.stdout.replace(/\n$/, '');
 }
 
 /**

@@ -8,7 +8,8 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { daemonFixture, sampleBundle, type DaemonFixture } from '../helpers/daemon.js';
-import { git, runCli } from '../helpers/e2e.js';
+import { runCli } from '../helpers/e2e.js';
+import { git } from '../helpers/git.js';
 
 interface Check {
   id: string;

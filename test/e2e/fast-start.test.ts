@@ -6,7 +6,8 @@ import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { CLI, tempDir } from '../helpers/e2e.js';
+import { CLI } from '../helpers/e2e.js';
+import { tempDir } from '../helpers/temp.js';
 
 const HEAVY = ['node_modules/commander', 'node_modules/winston', 'node_modules/chokidar', 'node_modules/execa', 'node_modules/keytar', 'node_modules/@napi-rs/keyring', 'node_modules/node-ipc', 'node_modules/yaml', 'node_modules/age-encryption', '/src/daemon/', '/src/sops/', '/src/watch/', '/src/identity/', '/src/ipc/server.js', '/src/log.js'];
 

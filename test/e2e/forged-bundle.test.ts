@@ -15,7 +15,9 @@ import { encrypt } from '../../src/sops/index.js';
 import { ack } from '../../src/ipc/client.js';
 import { BundleLineage } from '../helpers/sops-edit.js';
 import { daemonFixture, sampleBundle } from '../helpers/daemon.js';
-import { git, initRepo, isolatedEnv, runCli, tempDir } from '../helpers/e2e.js';
+import { isolatedEnv, runCli } from '../helpers/e2e.js';
+import { git, initRepo } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 
 const HOSTILE = { MCP_SECRETS_VERSION: 'forged-1', LD_PRELOAD: '/tmp/evil-preload.so', NODE_OPTIONS: '--require /tmp/evil-hook.js' };
 const BENIGN_FORGERY = { MCP_SECRETS_VERSION: 'forged-2', OPENAI_API_KEY: 'sk-attacker-chosen-value' };

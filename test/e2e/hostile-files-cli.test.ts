@@ -10,7 +10,9 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { encrypt } from '../../src/sops/index.js';
-import { CLI, git, initRepo, isolatedEnv, tempDir } from '../helpers/e2e.js';
+import { CLI, isolatedEnv } from '../helpers/e2e.js';
+import { git, initRepo } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { SYSTEM_PYTHON } from '../helpers/env-readers.js';
 
 const MIB = 1024 * 1024;

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import type { ExecutionContext } from 'ava';
 import { keyringTests, usePrivateKeyring } from '../helpers/keyring.js';
-import { CLI, eventually, isolatedEnv, tempDir } from '../helpers/e2e.js';
+import { CLI, eventually, isolatedEnv } from '../helpers/e2e.js';
+import { tempDir } from '../helpers/temp.js';
 import { openKeychainStore } from '../../src/identity/keychain/index.js';
 
 /** The default backend, as the CLI under test uses it. */

@@ -18,7 +18,9 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { execa } from 'execa';
 import { encrypt } from '../../src/sops/index.js';
-import { CLI, initRepo, repoRoot, tempDir } from '../helpers/e2e.js';
+import { CLI, repoRoot } from '../helpers/e2e.js';
+import { initRepo } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import { keyringTests, startKeyringSession, type KeyringSession } from '../helpers/keyring.js';
 
 const SNIPPETS: { file: string; servers: 'mcpServers' | 'servers' }[] = [

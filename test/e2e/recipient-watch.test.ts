@@ -8,7 +8,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { daemonFixture, sampleBundle } from '../helpers/daemon.js';
-import { GIT_ENV, git, runCli } from '../helpers/e2e.js';
+import { runCli } from '../helpers/e2e.js';
+import { GIT_ENV, git } from '../helpers/git.js';
 import { newKey } from '../helpers/runbook.js';
 
 const changed = (recipient: string, subject: RegExp) => (s: { state: string; notices: { code: string; message: string }[] }) =>

@@ -9,7 +9,8 @@ import { parse, parseDocument } from 'yaml';
 import { decryptSops } from 'sops-age';
 import { inspect } from '../../src/sops/index.js';
 import { execa } from 'execa';
-import { CLI, git, runCli } from '../helpers/e2e.js';
+import { CLI, runCli } from '../helpers/e2e.js';
+import { git } from '../helpers/git.js';
 import {
   BUNDLE_REL,
   PLAIN,

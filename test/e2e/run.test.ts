@@ -13,7 +13,9 @@ import { execa } from 'execa';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { encrypt } from '../../src/sops/index.js';
 import { BundleLineage } from '../helpers/sops-edit.js';
-import { CLI, eventually, initRepo, isolatedEnv, tempDir } from '../helpers/e2e.js';
+import { CLI, eventually, isolatedEnv } from '../helpers/e2e.js';
+import { initRepo } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 
 const BUNDLE = {
   MCP_SECRETS_VERSION: '2026.12.1',

@@ -7,7 +7,9 @@ import { chmod, link, lstat, readFile, stat, unlink, writeFile } from 'node:fs/p
 import path from 'node:path';
 import { execa } from 'execa';
 import { daemonFixture, sampleBundle } from '../helpers/daemon.js';
-import { CLI, git, runCli, tempDir } from '../helpers/e2e.js';
+import { CLI, runCli } from '../helpers/e2e.js';
+import { git } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 import type { StatusDocument } from '../../src/ipc/status.js';
 
 const WAIT_MS = 40_000;

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { startIpcServer } from '../../src/ipc/server.js';
 import type { StatusDocument } from '../../src/ipc/status.js';
 import { FakePort, fakeServer, fakeStatus } from '../helpers/ipc.js';
-import { CLI, eventually, isolatedEnv, runCli, tempDir } from '../helpers/e2e.js';
+import { CLI, eventually, isolatedEnv, runCli } from '../helpers/e2e.js';
+import { tempDir } from '../helpers/temp.js';
 
 async function cli(t: Parameters<typeof tempDir>[0], socketPath: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const dir = await tempDir(t);

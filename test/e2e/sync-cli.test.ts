@@ -3,7 +3,9 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { encrypt } from '../../src/sops/index.js';
-import { isolatedEnv, runCli, tempDir, initRepo, git } from '../helpers/e2e.js';
+import { isolatedEnv, runCli } from '../helpers/e2e.js';
+import { initRepo, git } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 
 async function repoWithBundle(t: Parameters<typeof tempDir>[0]) {
   const dir = await tempDir(t);

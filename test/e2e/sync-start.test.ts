@@ -9,7 +9,9 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { encrypt } from '../../src/sops/index.js';
-import { CLI, git, initRepo, isolatedEnv, tempDir } from '../helpers/e2e.js';
+import { CLI, isolatedEnv } from '../helpers/e2e.js';
+import { git, initRepo } from '../helpers/git.js';
+import { tempDir } from '../helpers/temp.js';
 
 const HEAVY = ['node_modules/execa/', 'node_modules/age-encryption/', 'node_modules/@noble/', 'node_modules/yaml/', 'node_modules/winston/', 'node_modules/ajv/', 'node_modules/chokidar/', 'node_modules/node-ipc/', '/src/daemon/', '/src/log.js'];
 

@@ -11,7 +11,9 @@ import { BundleLineage } from './sops-edit.js';
 import { getStatus, subscribe } from '../../src/ipc/client.js';
 import type { StatusDocument } from '../../src/ipc/status.js';
 import { isAppError } from '../../src/errors.js';
-import { CLI, git, initRepo, isolatedEnv, tempDir, eventually } from './e2e.js';
+import { CLI, isolatedEnv, eventually } from './e2e.js';
+import { git, initRepo } from './git.js';
+import { tempDir } from './temp.js';
 
 export interface DaemonFixture {
   dir: string;

@@ -1,32 +1,16 @@
 /**
- * End-to-end helpers: temp dirs that clean up, an isolated environment (own HOME, no ambient
- * SOPS_AGE_KEY, keychain off unless asked), real git repos, and the built CLI run as a child.
+ * End-to-end helpers: an isolated environment (own HOME, no ambient SOPS_AGE_KEY, keychain off
+ * unless asked), the built CLI run as a child, and waiting on conditions. Temp dirs are
+ * `temp.ts`'s, git repos `git.ts`'s.
  */
-import { mkdtemp, rm, realpath } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import type { ExecutionContext } from 'ava';
 import { repoRoot } from './fixtures.js';
+import { GIT_ENV } from './git.js';
 
 export { repoRoot };
 
 export const CLI = path.join(repoRoot(), 'dist', 'src', 'main.js');
-
-export async function tempDir(t: ExecutionContext, prefix = 'mcps-'): Promise<string> {
-  const dir = await realpath(await mkdtemp(path.join(os.tmpdir(), prefix)));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-export const GIT_ENV = {
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.invalid',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.invalid',
-};
 
 /**
  * An environment for a child CLI: its own HOME and XDG dirs under `dir`, no identity from the
@@ -65,16 +49,6 @@ export async function runCli(args: string[], opts: { env: Record<string, string>
     timeout: 60_000,
   });
   return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-export async function git(repo: string, args: string[]): Promise<string> {
-  const r = await execa('git', ['-C', repo, ...args], { env: { ...process.env, ...GIT_ENV } });
-  return r.stdout;
-}
-
-export async function initRepo(dir: string): Promise<string> {
-  await execa('git', ['init', '-q', '-b', 'main', dir], { env: { ...process.env, ...GIT_ENV } });
-  return dir;
 }
 
 /** Polls `check` until it returns a value (not undefined) or the timeout passes. For waiting on real events, never bare sleeps. */

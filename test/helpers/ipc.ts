@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { startIpcServer, type DaemonPort, type IpcServer, type IpcServerOptions } from '../../src/ipc/server.js';
 import { PROTOCOL_VERSION, type StatusDocument, type DaemonState } from '../../src/ipc/status.js';
-import { tempDir } from './e2e.js';
+import { tempDir } from './temp.js';
 
 export function fakeStatus(state: DaemonState = 'fresh', secretsVersion = 'v1'): StatusDocument {
   return {

@@ -9,7 +9,9 @@ import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { decrypt, encrypt, isTreeMap, type TreeMap, type TreeValue } from '../../src/sops/index.js';
-import { git, initRepo, isolatedEnv, tempDir } from './e2e.js';
+import { isolatedEnv } from './e2e.js';
+import { git, initRepo } from './git.js';
+import { tempDir } from './temp.js';
 
 export const BUNDLE_REL = 'config/secrets.enc.yaml';
 

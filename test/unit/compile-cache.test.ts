@@ -1,14 +1,8 @@
 import test from 'ava';
-import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { compileCacheDir, enableCompileCache, ensurePrivateDir } from '../../src/compile-cache.js';
-
-async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'mcps-ccache-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from '../helpers/temp.js';
 
 test('the compile cache lives under the user cache dir, never a temp dir', (t) => {
   t.is(compileCacheDir({ HOME: '/home/u' }, 'linux'), '/home/u/.cache/mcp-secrets/compile-cache');

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { tempDir } from '../../helpers/e2e.js';
+import { tempDir } from '../../helpers/temp.js';
 import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, exitCodeOf, lookupCommand, runChild, type SignalSource } from '../../../src/consumers/child.js';
 import { createMaskStream } from '../../../src/consumers/mask.js';
 

@@ -18,7 +18,9 @@ import { OUTPUTS_RECORD } from '../../../src/bundle/outputs.js';
 import { isAppError } from '../../../src/errors.js';
 import { BundleLineage } from '../../helpers/sops-edit.js';
 import { readWithBash, readWithDotenv } from '../../helpers/env-readers.js';
-import { git, initRepo, isolatedEnv, runCli, tempDir } from '../../helpers/e2e.js';
+import { isolatedEnv, runCli } from '../../helpers/e2e.js';
+import { git, initRepo } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const TRICKY = `it's a "quoted" $HOME`;
 const BUNDLE = {

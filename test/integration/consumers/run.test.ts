@@ -5,7 +5,7 @@ import path from 'node:path';
 import { AppError } from '../../../src/errors.js';
 import type { Entry } from '../../../src/render/entries.js';
 import { runConsumer, type RunInput } from '../../../src/consumers/run.js';
-import { tempDir } from '../../helpers/e2e.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const ENTRIES: Entry[] = [
   { name: 'GEMINI_API_KEY', provider: 'gemini', value: 'gm-secret-value', path: ['gemini', 'api_key'] },

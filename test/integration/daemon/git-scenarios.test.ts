@@ -8,7 +8,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { daemonFixture, sampleBundle } from '../../helpers/daemon.js';
-import { CLI, eventually, git, GIT_ENV } from '../../helpers/e2e.js';
+import { CLI, eventually } from '../../helpers/e2e.js';
+import { git, GIT_ENV } from '../../helpers/git.js';
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const isFresh = (version: string) => (s: { state: string; secretsVersion: string | null }) => s.state === 'fresh' && s.secretsVersion === version;

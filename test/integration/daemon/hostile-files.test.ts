@@ -8,7 +8,7 @@ import { readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { daemonFixture, sampleBundle, type DaemonFixture } from '../../helpers/daemon.js';
-import { git } from '../../helpers/e2e.js';
+import { git } from '../../helpers/git.js';
 import { sync as ipcSync } from '../../../src/ipc/client.js';
 import type { StatusDocument } from '../../../src/ipc/status.js';
 

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { ack } from '../../../src/ipc/client.js';
 import type { StatusDocument } from '../../../src/ipc/status.js';
 import { daemonFixture, type DaemonFixture } from '../../helpers/daemon.js';
-import { eventually, git } from '../../helpers/e2e.js';
+import { eventually } from '../../helpers/e2e.js';
+import { git } from '../../helpers/git.js';
 
 const CONFIG = [
   'version: 1',

@@ -2,26 +2,26 @@ import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { conflictState } from '../../../src/git/index.js';
-import { commitFiles, git, initRepo, isolateGitConfig, put, removeDir, tempDir } from '../../helpers/git-fixture.js';
+import { commitFiles, git, initRepo, tryGit, isolateGitConfig, writeFileIn } from '../../helpers/git.js';
+import { tempDir, type Teardown } from '../../helpers/temp.js';
 
 test.before(() => isolateGitConfig());
 
 const BUNDLE = 'config/secrets.enc.yaml';
 
-async function conflictedRepo(): Promise<string> {
-  const repo = await initRepo({ [BUNDLE]: 'token: base\n' });
+async function conflictedRepo(t: Teardown): Promise<string> {
+  const repo = await initRepo(await tempDir(t), { [BUNDLE]: 'token: base\n' });
   await git(repo, ['checkout', '-q', '-b', 'theirs']);
   await commitFiles(repo, { [BUNDLE]: 'token: theirs\n' });
   await git(repo, ['checkout', '-q', 'main']);
   await commitFiles(repo, { [BUNDLE]: 'token: ours\n' });
-  const merge = await git(repo, ['merge', 'theirs'], { allowFail: true });
+  const merge = await tryGit(repo, ['merge', 'theirs']);
   if (merge.exitCode === 0) throw new Error('expected a conflict');
   return repo;
 }
 
 test('reports an unmerged bundle after a conflicting git merge, and markers once it is added unresolved', async (t) => {
-  const repo = await conflictedRepo();
-  t.teardown(() => removeDir(repo));
+  const repo = await conflictedRepo(t);
   t.deepEqual(await conflictState(repo, BUNDLE), { conflicted: true, reason: 'unmerged' });
   const content = await readFile(path.join(repo, BUNDLE));
   await git(repo, ['add', BUNDLE]);
@@ -30,8 +30,7 @@ test('reports an unmerged bundle after a conflicting git merge, and markers once
 });
 
 test('reports a clean, a missing and a resolved bundle as not conflicted', async (t) => {
-  const repo = await conflictedRepo();
-  t.teardown(() => removeDir(repo));
+  const repo = await conflictedRepo(t);
   await writeFile(path.join(repo, BUNDLE), 'token: resolved\n');
   await git(repo, ['add', BUNDLE]);
   t.deepEqual(await conflictState(repo, BUNDLE), { conflicted: false, reason: null });
@@ -39,8 +38,7 @@ test('reports a clean, a missing and a resolved bundle as not conflicted', async
 });
 
 test('finds markers outside git', async (t) => {
-  const outside = await tempDir();
-  t.teardown(() => removeDir(outside));
-  await put(outside, BUNDLE, '<<<<<<< HEAD\na: 1\n=======\na: 2\n>>>>>>> other\n');
+  const outside = await tempDir(t);
+  await writeFileIn(outside, BUNDLE, '<<<<<<< HEAD\na: 1\n=======\na: 2\n>>>>>>> other\n');
   t.deepEqual(await conflictState(outside, BUNDLE), { conflicted: true, reason: 'markers' });
 });

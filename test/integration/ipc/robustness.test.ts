@@ -12,7 +12,8 @@ import { AppError } from '../../../src/errors.js';
 import { startIpcServer, maxSocketPathBytes } from '../../../src/ipc/server.js';
 import { defaultSocketPath, getStatus, sync } from '../../../src/ipc/client.js';
 import { FakePort, fakeServer, rawClient } from '../../helpers/ipc.js';
-import { eventually, tempDir } from '../../helpers/e2e.js';
+import { eventually } from '../../helpers/e2e.js';
+import { tempDir } from '../../helpers/temp.js';
 
 /** Connects, writes `request`, shuts the writing side (as `printf … | socat` does) and collects everything until the server ends. */
 function halfClosingClient(socketPath: string, request: string): Promise<string> {

@@ -10,7 +10,8 @@ import { prepareSocketPath, startIpcServer, type SocketDirFs } from '../../../sr
 import { getStatus, waitFresh, subscribe, sync, ping, lock } from '../../../src/ipc/client.js';
 import type { StatusDocument } from '../../../src/ipc/status.js';
 import { FakePort, fakeServer, rawClient } from '../../helpers/ipc.js';
-import { eventually, tempDir } from '../../helpers/e2e.js';
+import { eventually } from '../../helpers/e2e.js';
+import { tempDir } from '../../helpers/temp.js';
 
 test('answers every request over a real socket and echoes the id', async (t) => {
   const { socketPath, port } = await fakeServer(t);

@@ -9,7 +9,8 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import type { ExecutionContext } from 'ava';
 import { updateRecipients } from '../../../src/sops/index.js';
 import { daemonFixture, sampleBundle, type DaemonFixture } from '../../helpers/daemon.js';
-import { git, runCli, type CliResult } from '../../helpers/e2e.js';
+import { runCli, type CliResult } from '../../helpers/e2e.js';
+import { git } from '../../helpers/git.js';
 import { fixtureFlags } from '../../helpers/cli-flags.js';
 import { keyringTests, startKeyringSession, type KeyringMode, type KeyringSession } from '../../helpers/keyring.js';
 

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { conflictState, provenance } from '../../../src/git/index.js';
 import { watchSource, type SourceWatcher, type WatchSourceOptions } from '../../../src/watch/index.js';
-import { commitFiles, git, initRepo, isolateGitConfig, removeDir, tempDir } from '../../helpers/git-fixture.js';
+import { commitFiles, git, initRepo, tryGit, isolateGitConfig } from '../../helpers/git.js';
+import { tempDir } from '../../helpers/temp.js';
 import { quietPeriod, WatchRecorder } from '../../helpers/watch-recorder.js';
 
 test.before(() => isolateGitConfig());
@@ -22,8 +23,8 @@ interface Fixture {
 }
 
 async function start(t: { teardown(fn: () => Promise<void> | void): void }, options: Partial<WatchSourceOptions> = {}, files: Record<string, string> = {}): Promise<Fixture> {
-  const repo = await initRepo({ [BUNDLE]: 'token: one\n', '.sops.yaml': 'creation_rules: []\n', ...files });
-  const home = await tempDir('mcp-home-');
+  const repo = await initRepo(await tempDir(t), { [BUNDLE]: 'token: one\n', '.sops.yaml': 'creation_rules: []\n', ...files });
+  const home = await tempDir(t, 'mcp-home-');
   const recorder = new WatchRecorder();
   const outputs: [string, string] = [path.join(home, '.env'), path.join(home, 'console-secrets.json')];
   await writeFile(outputs[0], 'A=1\n');
@@ -37,10 +38,8 @@ async function start(t: { teardown(fn: () => Promise<void> | void): void }, opti
     logger: recorder.logger,
     ...options,
   });
-  t.teardown(async () => {
-    await watcher.close();
-    await Promise.all([removeDir(repo), removeDir(home)]);
-  });
+  // registered after the dirs' teardown, so it runs before they are removed
+  t.teardown(() => watcher.close());
   await watcher.ready;
   return { repo, home, bundle: path.join(repo, BUNDLE), outputs, sopsConfig: path.join(repo, '.sops.yaml'), recorder, watcher };
 }
@@ -114,8 +113,7 @@ test('reports git reset --hard and git stash / stash pop as source', async (t) =
 
 test('reports a git pull that brings a new bundle as source and branch ref', async (t) => {
   const f = await start(t);
-  const upstream = await tempDir('mcp-upstream-');
-  t.teardown(() => removeDir(upstream));
+  const upstream = await tempDir(t, 'mcp-upstream-');
   const clone = path.join(upstream, 'clone');
   await git(upstream, ['clone', '-q', f.repo, clone]);
   await commitFiles(clone, { [BUNDLE]: 'token: pulled\n' });
@@ -133,7 +131,7 @@ test('reports a conflicting merge, and the git add that resolves it', async (t) 
   await git(f.repo, ['checkout', '-q', 'main']);
   await commitFiles(f.repo, { [BUNDLE]: 'token: ours\n' });
   let mark = f.recorder.mark();
-  const merge = await git(f.repo, ['merge', 'theirs'], { allowFail: true });
+  const merge = await tryGit(f.repo, ['merge', 'theirs']);
   t.not(merge.exitCode, 0);
   await f.recorder.waitForReasons(mark, ['source', 'index']);
   t.true((await conflictState(f.repo, BUNDLE)).conflicted);
@@ -238,9 +236,8 @@ test('coalesces 200 rapid checkouts into few calls, the last after the last chan
 });
 
 test('watches a linked worktree: HEAD in its own git dir, the branch ref in the shared one', async (t) => {
-  const repo = await initRepo({ [BUNDLE]: 'token: one\n' });
-  const parent = await tempDir();
-  t.teardown(() => Promise.all([removeDir(repo), removeDir(parent)]));
+  const repo = await initRepo(await tempDir(t), { [BUNDLE]: 'token: one\n' });
+  const parent = await tempDir(t);
   const linked = path.join(parent, 'linked');
   await git(repo, ['worktree', 'add', '-q', '-b', 'feature', linked]);
   const recorder = new WatchRecorder();

@@ -1,14 +1,14 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { symlink, truncate, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { isAppError, type AppError } from '../../../src/errors.js';
 import { READ_LIMITS, readBounded, readBoundedText } from '../../../src/fsx/read-bounded.js';
-import { tempDir } from '../../helpers/e2e.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const opts = { limit: 1024, what: 'the test file' };
 
-async function refusal(t: Parameters<typeof tempDir>[0], promise: Promise<unknown>): Promise<AppError> {
+async function refusal(t: ExecutionContext, promise: Promise<unknown>): Promise<AppError> {
   const error = await t.throwsAsync(promise);
   if (!isAppError(error)) throw new Error(`expected an AppError, got ${String(error)}`);
   return error;

@@ -2,7 +2,7 @@ import test from 'ava';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runGit } from '../../../src/git/run.js';
+import { runGit, spawnGit } from '../../../src/git/run.js';
 import { AppError } from '../../../src/errors.js';
 
 // ava runs each file in its own worker: changing process.env here touches no other test file
@@ -45,5 +45,21 @@ test.serial('a failing git command is an answer, and a missing git is E_NO_REPO'
     t.is((e as AppError).code, 'E_NO_REPO');
   } finally {
     process.env.PATH = saved;
+  }
+});
+
+test.serial('spawnGit gives the caller its variables on top of the environment, and both streams with the exit code', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mcps-gitrun-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const fake = path.join(dir, 'git');
+  await writeFile(fake, `#!/bin/sh\nprintf '%s|%s\\n' "$GIT_AUTHOR_NAME" "\${SOPS_AGE_KEY-unset}"\nprintf 'complaint\\n' >&2\nexit 3\n`);
+  await chmod(fake, 0o700);
+  const saved = { PATH: process.env.PATH, SOPS_AGE_KEY: process.env.SOPS_AGE_KEY };
+  process.env.PATH = `${dir}${path.delimiter}${saved.PATH ?? ''}`;
+  process.env.SOPS_AGE_KEY = 'AGE-SECRET-KEY-1NOTAREALKEY';
+  try {
+    t.deepEqual(await spawnGit(dir, ['commit'], { GIT_AUTHOR_NAME: 'Demo', SOPS_AGE_KEY: undefined }), { code: 3, stdout: 'Demo|unset\n', stderr: 'complaint\n' });
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
   }
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { AppError } from '../../../src/errors.js';
 import { PrivateLogFile } from '../../../src/log-file.js';
 import { createLogger, Redactor } from '../../../src/log.js';
-import { tempDir } from '../../helpers/e2e.js';
+import { tempDir } from '../../helpers/temp.js';
 
 test('a logs directory that is a symlink is refused, and the directory it points to is left as it was', async (t) => {
   const dir = await tempDir(t);

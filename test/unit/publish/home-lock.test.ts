@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../../src/errors.js';
 import { acquireHomeLock, HOME_LOCK_NAME, holderIsAlive, linuxProcStart, liveHomeLockHolder, type HomeLockHolder } from '../../../src/publish/home-lock.js';
-import { tempDir } from '../../helpers/e2e.js';
+import { tempDir } from '../../helpers/temp.js';
 
 async function home(t: Parameters<typeof tempDir>[0]): Promise<string> {
   const dir = path.join(await tempDir(t), 'home');
