@@ -7,7 +7,7 @@
  * forbidden names unless the user's own config allows them → the data-key pin VERDICT.
  *
  * What it does not do: record or accept a pin, render or publish. `sync`/the daemon
- * (`sync/pipeline.ts`) record the pin after rendering, so that a bundle that cannot be rendered
+ * (`sync-once.ts`) record the pin after rendering, so that a bundle that cannot be rendered
  * records nothing; `run` records it before its child starts. Nothing here writes to disk.
  */
 import { createHash } from 'node:crypto';
@@ -19,7 +19,7 @@ import { chooseEngine } from '../engine/select.js';
 import { createNativeEngine } from '../engine/native.js';
 import { createSopsCliEngine } from '../engine/sops-cli.js';
 import { toEntries, type Entry } from '../render/entries.js';
-import type { IdentitySource } from '../ipc/status.js';
+import type { Resolution, ResolvedIdentity } from '../identity/resolve.js';
 import { noIdentityError } from '../identity/resolve.js';
 import { READ_LIMITS, readBounded } from '../fsx/read-bounded.js';
 import { loadUserConfig, type UserConfig } from '../config/user-config.js';
@@ -34,17 +34,9 @@ export interface SyncPlan {
   engine: EngineName;
 }
 
-export interface ResolvedIdentity {
-  line: string;
-  recipient: string;
-  source: Exclude<IdentitySource, 'none'>;
-}
-
-export interface IdentityLookup {
-  identities: ResolvedIdentity[];
-  /** Every place tried and what happened there, for the error when nothing opens the bundle. */
-  attempts: { source: string; outcome: string }[];
-}
+/** What the identity lookup found, and every place it tried (the shape is identity/resolve.ts's). */
+export type IdentityLookup = Resolution;
+export type { ResolvedIdentity };
 
 export interface OpenDeps {
   identities(): Promise<IdentityLookup>;

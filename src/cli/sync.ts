@@ -7,10 +7,10 @@ import type { StatusDocument } from '../ipc/status.js';
 import { oneLine } from '../escape.js';
 import { resolveCommonOptions, type EngineName } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
-import { planFor, runPipeline, type IdentityLookup } from '../sync/pipeline.js';
+import { planFor, syncOnce, type IdentityLookup } from '../bundle/sync-once.js';
 import { identityLookup } from '../identity/lookup.js';
 import { liveHomeLockHolder, type HomeLockHolder } from '../bundle/home.js';
-import type { SyncSuccess } from '../sync/types.js';
+import type { SyncSuccess } from '../bundle/sync-result.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = { run: (input, io) => runSync(resolveSyncInput(input, io), defaultSyncDeps(io)) };
@@ -51,7 +51,7 @@ export interface SyncDeps {
   /** Where identities come from (DESIGN.md "Identity"); `ci` leaves the keychain out. */
   readonly identityLookup: (options: { cache: boolean; ci: boolean; onNotice(message: string): void }) => () => Promise<IdentityLookup>;
   /** The sync itself: open the bundle, render, publish. */
-  readonly runPipeline: typeof runPipeline;
+  readonly syncOnce: typeof syncOnce;
   /** `--accept-config`: records the repo's `.mcp-secrets.yaml` as accepted. */
   readonly acceptRepoConfig: (repo: string, home: string) => Promise<AcceptedConfig>;
 }
@@ -86,7 +86,7 @@ export function defaultSyncDeps(io: CliIo): SyncDeps {
     },
     resolveRepo,
     identityLookup: (options) => identityLookup({ env: io.env, ...options }),
-    runPipeline,
+    syncOnce,
     acceptRepoConfig: async (repo, home) => {
       const { acceptRepoConfig } = await import('../bundle/consumer-entries.js');
       return acceptRepoConfig(repo, home);
@@ -120,7 +120,7 @@ export async function runSync(input: SyncInput, deps: SyncDeps): Promise<number>
     return EXIT.OK;
   }
 
-  const result = await deps.runPipeline(plan, { identities, env: io.env, acceptDataKey: input.acceptDataKey });
+  const result = await deps.syncOnce(plan, { identities, env: io.env, acceptDataKey: input.acceptDataKey });
   io.stdout(input.json ? JSON.stringify(syncJson(result), null, 2) + '\n' : summary(result, plan.sourceRel));
   return EXIT.OK;
 }

@@ -30,7 +30,7 @@ import {
   type StatusIdentity,
   type IdentitySource,
 } from '../ipc/status.js';
-import type { SyncSuccess } from '../sync/types.js';
+import type { SyncSuccess } from '../bundle/sync-result.js';
 import { DataKeyChangedError } from '../trust/data-keys.js';
 import { ConfigWidenedError } from '../trust/config-grants.js';
 import type { ConfigGrant } from '../config/config-trust.js';

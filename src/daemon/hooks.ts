@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { READ_LIMITS, readBoundedText } from '../fsx/read-bounded.js';
 import type { Logger } from '../log.js';
 import type { StatusHook } from '../ipc/status.js';
-import type { SyncSuccess } from '../sync/types.js';
+import type { SyncSuccess } from '../bundle/sync-result.js';
 import type { OutputHook } from '../config/user-config.js';
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -15,7 +15,7 @@ import { READ_LIMITS, readBounded } from '../fsx/read-bounded.js';
 import { VERSION } from '../version.js';
 import { createLogger, Redactor, type RootLogger } from '../log.js';
 import type { CommonOptions } from '../config/options.js';
-import { planFor, runPipeline, sha256Hex, type IdentityLookup, type SyncPlan } from '../sync/pipeline.js';
+import { planFor, syncOnce, sha256Hex, type IdentityLookup, type SyncPlan } from '../bundle/sync-once.js';
 import { configuredOutputs, resolveOutputs } from '../bundle/outputs.js';
 import { REPO_CONFIG_FILE } from '../config/repo-config.js';
 import { acceptConfigGrant } from '../trust/config-grants.js';
@@ -99,7 +99,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const core = new DaemonCore({
     runSync: async () => {
       try {
-        return await runPipeline(plan, { identities: async () => (identities ??= await options.identities()), env: options.env });
+        return await syncOnce(plan, { identities: async () => (identities ??= await options.identities()), env: options.env });
       } catch (error) {
         if (isAppError(error) && ['E_NO_IDENTITY', 'E_IDENTITY_MISMATCH', 'E_KEYCHAIN'].includes(error.code)) forgetIdentities();
         throw error;

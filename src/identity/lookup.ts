@@ -4,8 +4,7 @@
  * often) the keychain is read: the daemon calls it again after a failure an import could fix.
  */
 import { openKeychain } from './keychain/index.js';
-import { resolveIdentities } from './resolve.js';
-import type { IdentityLookup } from '../bundle/open.js';
+import { resolveIdentities, type Resolution } from './resolve.js';
 
 export interface LookupOptions {
   env: Readonly<Record<string, string | undefined>>;
@@ -16,7 +15,7 @@ export interface LookupOptions {
   onNotice(message: string): void;
 }
 
-export function identityLookup(options: LookupOptions): () => Promise<IdentityLookup> {
+export function identityLookup(options: LookupOptions): () => Promise<Resolution> {
   const keychain = options.ci ? null : openKeychain({ env: options.env });
   return () =>
     resolveIdentities({

@@ -1,6 +1,6 @@
 /**
  * The fixture × sync matrix, in process: every real sops fixture goes through the use-case layer
- * the CLI `sync` uses (the real identity lookup with SOPS_AGE_KEY_FILE, `runPipeline`: open the
+ * the CLI `sync` uses (the real identity lookup with SOPS_AGE_KEY_FILE, `syncOnce`: open the
  * bundle → render each output → the publisher) into a temp home. Positive cases publish outputs
  * whose values equal expected.json (read back with npm dotenv and JSON.parse, not our code), 0600,
  * byte-equal to what the pipeline says it published; those no .env can hold are refused with
@@ -18,8 +18,8 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { encrypt } from '../../../src/sops/index.js';
 import { AppError, exitCodeFor, isAppError } from '../../../src/errors.js';
 import { identityLookup } from '../../../src/identity/lookup.js';
-import { planFor, runPipeline, type IdentityLookup } from '../../../src/sync/pipeline.js';
-import type { SyncSuccess } from '../../../src/sync/types.js';
+import { planFor, syncOnce, type IdentityLookup } from '../../../src/bundle/sync-once.js';
+import type { SyncSuccess } from '../../../src/bundle/sync-result.js';
 import { allowedCodesFor, checkCorpus, fixturesDir, listNegativeCases, listPositiveCases } from '../../helpers/fixtures.js';
 import { filesHoldingSecrets, firstKeyLine, syncCodesFor, syncExpectation } from '../../helpers/sync-expectations.js';
 import { isolateGitConfig } from '../../helpers/git.js';
@@ -54,7 +54,7 @@ async function syncInProcess(box: Sandbox, source: string, identityEnv: Record<s
   const lookup = identityLookup({ env, cache: false, onNotice: (message) => notices.push(message) });
   let resolved: IdentityLookup | null = null;
   const identities = async (): Promise<IdentityLookup> => (resolved ??= await lookup());
-  return runPipeline(planFor(box.repo, source, box.home, 'auto'), { identities, env });
+  return syncOnce(planFor(box.repo, source, box.home, 'auto'), { identities, env });
 }
 
 /** What the CLI prints of a result with --json: no values, no digests of plaintext. */

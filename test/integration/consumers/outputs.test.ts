@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { planFor, runPipeline } from '../../../src/sync/pipeline.js';
+import { planFor, syncOnce } from '../../../src/bundle/sync-once.js';
 import { renderEnv } from '../../../src/render/env.js';
 import { renderConsole } from '../../../src/render/console.js';
 import { toEntries } from '../../../src/render/entries.js';
@@ -56,10 +56,10 @@ async function setup(t: ExecutionContext, doc: Record<string, unknown> = BUNDLE)
   const env = isolatedEnv(dir, {});
   const plan = planFor(repo, 'config/secrets.enc.yaml', home, 'auto');
   const deps = {
-    identities: async () => ({ identities: [{ line: identity, recipient, source: 'env' as const }], attempts: [] }),
+    identities: async () => ({ identities: [{ line: identity, recipient, source: 'env' as const, origin: 'SOPS_AGE_KEY' }], attempts: [] }),
     env,
   };
-  const sync = (extra: { acceptConfig?: boolean } = {}) => runPipeline(plan, { ...deps, ...extra });
+  const sync = (extra: { acceptConfig?: boolean } = {}) => syncOnce(plan, { ...deps, ...extra });
   const writeConfig = (text: string) => writeFile(path.join(repo, '.mcp-secrets.yaml'), text);
   return { dir, repo, home, bundle, identity, env, lineage, sync, writeConfig };
 }

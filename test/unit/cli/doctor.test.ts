@@ -24,7 +24,7 @@ const INPUT: DoctorInput = { repo: '/repo', source: 'config/secrets.enc.yaml', h
 function opened(overrides: Partial<OpenedBundle> = {}): OpenedBundle {
   return {
     metadata: { ageRecipients: [R1], otherKeyTypes: [] } as unknown as OpenedBundle['metadata'],
-    lookup: { identities: [{ line: 'AGE-SECRET-KEY-1FAKE', recipient: R1, source: 'env' }], attempts: [{ source: 'SOPS_AGE_KEY', outcome: '1 identity' }] },
+    lookup: { identities: [{ line: 'AGE-SECRET-KEY-1FAKE', recipient: R1, source: 'env', origin: 'SOPS_AGE_KEY' }], attempts: [{ source: 'SOPS_AGE_KEY', outcome: '1 identity' }] },
     entries: [],
     pin: { digest: 'd', verdict: 'known' },
     ...overrides,

@@ -55,7 +55,7 @@ function harness(change: Partial<RotateDeps> = {}, existing: Record<string, stri
       bytes: Buffer.from('encrypted before'),
       document: fromPlain({ MCP_SECRETS_VERSION: '2026.03.4', OPENAI_API_KEY: 'sk-test' }) as TreeMap,
       bundleRecipients: [OLD, TEAMMATE],
-      lookup: { identities: [{ line: OLD_KEY, recipient: OLD, source: 'env' }], attempts: [{ source: 'SOPS_AGE_KEY', outcome: '1 identity' }] },
+      lookup: { identities: [{ line: OLD_KEY, recipient: OLD, source: 'env', origin: 'SOPS_AGE_KEY' }], attempts: [{ source: 'SOPS_AGE_KEY', outcome: '1 identity' }] },
     }),
     rewrap: async (_bundle, _before, options) => {
       rewraps.push(options);

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { resolveSyncInput, runSync, type SyncDeps, type SyncInput } from '../../../src/cli/sync.js';
 import { AppError } from '../../../src/errors.js';
-import type { IdentityLookup, SyncPlan } from '../../../src/sync/pipeline.js';
-import type { SyncSuccess } from '../../../src/sync/types.js';
+import type { IdentityLookup, SyncPlan } from '../../../src/bundle/sync-once.js';
+import type { SyncSuccess } from '../../../src/bundle/sync-result.js';
 import type { HomeLockHolder } from '../../../src/publish/home-lock.js';
 import type { StatusDocument } from '../../../src/ipc/status.js';
 import { captureIo, type CapturedIo } from '../../helpers/cli-io.js';
@@ -56,7 +56,7 @@ interface Recorder {
   lookups: { cache: boolean; ci: boolean }[];
 }
 
-function fakes(over: Partial<SyncDeps> = {}, identities: IdentityLookup = { identities: [{ line: 'AGE-SECRET-KEY-1X', recipient: 'age1example', source: 'env' }], attempts: [] }): Recorder {
+function fakes(over: Partial<SyncDeps> = {}, identities: IdentityLookup = { identities: [{ line: 'AGE-SECRET-KEY-1X', recipient: 'age1example', source: 'env', origin: 'SOPS_AGE_KEY' }], attempts: [] }): Recorder {
   const io = captureIo();
   const calls: string[] = [];
   const plans: SyncPlan[] = [];
@@ -73,7 +73,7 @@ function fakes(over: Partial<SyncDeps> = {}, identities: IdentityLookup = { iden
       lookups.push({ cache: options.cache, ci: options.ci });
       return async () => identities;
     },
-    runPipeline: async (plan, pipelineDeps) => {
+    syncOnce: async (plan, pipelineDeps) => {
       plans.push(plan);
       calls.push(`pipeline accept=${String(pipelineDeps.acceptDataKey)}`);
       await pipelineDeps.identities();
@@ -169,7 +169,7 @@ test('--skip-without-identity with an identity syncs as usual, looking identitie
   const r = fakes({
     identityLookup: () => async () => {
       lookedUp += 1;
-      return { identities: [{ line: 'AGE-SECRET-KEY-1X', recipient: 'age1example', source: 'env' }], attempts: [] };
+      return { identities: [{ line: 'AGE-SECRET-KEY-1X', recipient: 'age1example', source: 'env', origin: 'SOPS_AGE_KEY' }], attempts: [] };
     },
   });
   t.is(await runSync(input({ skipWithoutIdentity: true }), r.deps), 0);
@@ -207,7 +207,7 @@ test('--accept-config records the repo config first and reports on stderr, leavi
 
 test('a pipeline failure propagates (the dispatcher reports it)', async (t) => {
   const r = fakes({
-    runPipeline: async () => {
+    syncOnce: async () => {
       throw new AppError('E_MAC_MISMATCH', 'MAC mismatch: config/secrets.enc.yaml');
     },
   });

@@ -2,7 +2,7 @@ import test from 'ava';
 import { AppError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/log.js';
 import { DaemonCore, type Probe } from '../../../src/daemon/core.js';
-import type { SyncSuccess } from '../../../src/sync/types.js';
+import type { SyncSuccess } from '../../../src/bundle/sync-result.js';
 import type { StatusDocument } from '../../../src/ipc/status.js';
 import { DataKeyChangedError } from '../../../src/trust/data-keys.js';
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { changedOutputs, hookEnv, runHook } from '../../../src/daemon/hooks.js';
-import type { SyncSuccess } from '../../../src/sync/types.js';
+import type { SyncSuccess } from '../../../src/bundle/sync-result.js';
 import { parseUserConfig } from '../../../src/config/user-config.js';
 
 const now = () => new Date('2026-12-01T00:00:00Z');

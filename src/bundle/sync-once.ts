@@ -13,7 +13,7 @@ import { conflictState, provenance } from '../git/index.js';
 import { secretsVersionOf } from '../render/entries.js';
 import { publish } from '../publish/publisher.js';
 import { removeOutputs } from '../publish/remove.js';
-import type { SyncSuccess } from './types.js';
+import type { SyncSuccess } from './sync-result.js';
 import { readSopsConfigRecipients } from '../identity/recipients.js';
 import { DataKeyChangedError, TRUST_FILE, trustFileWith } from '../trust/data-keys.js';
 import { openBundle, readBundle, sha256Hex, type DataKeyPin, type OpenDeps, type SyncPlan } from '../bundle/open.js';
@@ -25,7 +25,7 @@ import { grantToRecord } from '../trust/config-grants.js';
 // Opening the bundle is the use-case layer's (bundle/open.ts); these names stay importable from here.
 export { planFor, readBundle, sha256Hex, type IdentityLookup, type ResolvedIdentity, type SyncPlan } from '../bundle/open.js';
 
-export interface PipelineDeps extends OpenDeps {
+export interface SyncOnceDeps extends OpenDeps {
   /** Accept a data key this machine has not seen (`sync --accept-data-key`). Default false. */
   acceptDataKey?: boolean;
   /** Accept a repo config that widens the accepted one (`status --ack` in the daemon). Default false. */
@@ -46,7 +46,7 @@ function recordPin(plan: SyncPlan, pin: DataKeyPin | null, accept: boolean): { p
   return { pin: pin.verdict === 'first-use' ? 'first-use' : 'accepted', record: { bundlePath: plan.sourceAbs, digest: pin.digest } };
 }
 
-export async function runPipeline(plan: SyncPlan, deps: PipelineDeps): Promise<SyncSuccess> {
+export async function syncOnce(plan: SyncPlan, deps: SyncOnceDeps): Promise<SyncSuccess> {
   const started = performance.now();
   const bytes = await readBundle(plan);
   const sourceSha256 = sha256Hex(bytes);
