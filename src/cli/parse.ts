@@ -2,10 +2,10 @@
  * Reads one command's words against its row in the spec table (./spec.ts).
  *
  * The parser is commander: per-command help with each flag's description, unknown flags and
- * commands answered with a suggestion, choices checked. It costs ~14 ms to load on Node 20, which
- * is most of what `status` and `tray` take beyond Node's own start: those two first try
- * util.parseArgs on the same table (./quick-parse.ts, in the dispatcher) and come here only for
- * `--help` or a mistake, so both paths print the same help and the same errors.
+ * commands answered with a suggestion, choices checked. It costs ~14 ms to load on Node 20, so a
+ * clean command line is first read by util.parseArgs on the same table (./quick-parse.ts, in the
+ * dispatcher); commander reads the words when that fails or `--help` is asked, so the help and
+ * every error message are commander's.
  */
 import type { Command as Commander, Option as CommanderOption } from 'commander';
 import { AppError } from '../errors.js';
@@ -30,7 +30,7 @@ export async function parseCommand(name: string, words: readonly string[]): Prom
       hint: `usage: mcp-secrets ${usageLine(name, spec)}`,
     });
   }
-  return { kind: 'run', input: { values, positionals, passThrough } };
+  return { kind: 'run', input: { values, positionals, ...(passThrough === undefined ? {} : { passThrough }) } };
 }
 
 type Values = CommandInput['values'];

@@ -157,7 +157,6 @@ export async function runRun(input: RunCommandInput, deps: RunCommandDeps): Prom
   );
 }
 
-
 function graceSeconds(text: string): number {
   const seconds = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || !(seconds > 0) || seconds > 3600) throw usageError(`--grace takes seconds between 0 and 3600, not "${oneLine(text).slice(0, 20)}"`);

@@ -1,12 +1,12 @@
 /**
- * The dispatcher: finds the command, has its words parsed against the spec table (./parse.ts,
- * or ./quick-parse.ts for `status` and `tray`), runs it and turns errors into the contract's exit codes and messages. Command modules are
+ * The dispatcher: finds the command, has its words parsed against the spec table (util.parseArgs
+ * in ./quick-parse.ts for a clean line, commander in ./parse.ts for help and mistakes), runs it and turns errors into the contract's exit codes and messages. Command modules are
  * imported lazily so that `status` and `tray` do not load the daemon's dependencies.
  */
 import { AppError, EXIT } from '../errors.js';
 import { reportError } from './report.js';
 import { COMMAND_SPECS } from './spec.js';
-import { QUICK_COMMANDS, quickParse } from './quick-parse.js';
+import { quickParse } from './quick-parse.js';
 import type { CliIo, Command } from './types.js';
 
 const LOADERS: Record<string, () => Promise<{ default: Command }>> = {
@@ -70,7 +70,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const wantsJson = own.includes('--json') && spec?.stdoutIsTheChilds !== true;
   const out = spec?.stdoutIsTheChilds ? io.stderr : io.stdout;
   try {
-    let input = spec && QUICK_COMMANDS.has(command) ? quickParse(spec, words) : null;
+    let input = spec ? quickParse(spec, words) : null;
     if (input === null) {
       const { parseCommand } = await import('./parse.js');
       const parsed = await parseCommand(command, words);

@@ -125,7 +125,6 @@ export async function runSync(input: SyncInput, deps: SyncDeps): Promise<number>
   return EXIT.OK;
 }
 
-
 /**
  * `--accept-config`: the repo's `.mcp-secrets.yaml` as it is now becomes the accepted one (what
  * `run --profile` checks). Reported on stderr, so stdout stays the sync's own summary or JSON.

@@ -83,18 +83,33 @@ test('switches, values, repeated flags and `--no-…` switches reach the command
   t.deepEqual(identity.kind === 'run' && identity.input.positionals, ['forget', 'age1xyz']);
 });
 
-test('status and tray read the same flags on their quick path as through the full parser', async (t) => {
-  for (const [name, words] of [
+test('the quick path and commander read every clean line the same way', async (t) => {
+  const lines: [string, string[]][] = [
     ['status', ['--check', '--max-age', '10m', '--socket=/x.sock']],
     ['status', ['--json', '--home', '/h']],
     ['tray', ['--format', 'waybar', '--watch']],
     ['tray', ['--json']],
-  ] as const) {
+    ['sync', ['--no-cache-identity', '--json', '--engine', 'native', '--repo', '/r', '--source', 'a/b.yaml']],
+    ['sync', ['--daemon', '--socket', '/s.sock', '--accept-data-key', '--accept-config', '--skip-without-identity']],
+    ['daemon', ['--settle-ms', '0', '--log-level', 'debug', '--home', '~/x']],
+    ['identity', ['forget', 'age1xyz', '--json']],
+    ['identity', ['import', '--file', 'k.txt']],
+    ['service', ['install', '--dry-run', '--no-wait', '--repo', '.']],
+    ['rotate', ['--ticket', 'T-1', '--recipient', 'age1a', '--recipient', 'age1b', '--remove', 'age1c', '--dry-run']],
+    ['purge', ['--keep-identity', '--json']],
+    ['doctor', ['--engine', 'sops', '--json']],
+    ['decrypt', ['f.yaml', '--output-type', 'json']],
+    ['demo', ['--keep']],
+    ['run', ['--only', 'A', '--only', 'B,C', '--profile', 'p', '--mask', '--watch', '--grace', '3', '--', 'node', '--json', '-e', '1']],
+  ];
+  for (const [name, words] of lines) {
     const full = await parseCommand(name, words);
-    t.deepEqual(quickParse(COMMAND_SPECS[name]!, words)?.values, full.kind === 'run' ? full.input.values : undefined, words.join(' '));
+    t.is(full.kind, 'run', words.join(' '));
+    t.deepEqual(quickParse(COMMAND_SPECS[name]!, words), full.kind === 'run' ? full.input : undefined, `${name} ${words.join(' ')}`);
   }
-  // anything but a clean line goes to the full parser, for its help and its messages
+  // anything but a clean line goes to commander, for its help and its messages
   for (const words of [['--help'], ['-h'], ['--format', 'html'], ['--sorce'], ['extra']]) t.is(quickParse(COMMAND_SPECS.tray!, words), null, words.join(' '));
+  t.is(quickParse(COMMAND_SPECS.run!, ['node', '-e', '1']), null, 'run without --');
   const h = harness();
   t.is(await runCli(['tray', '--format', 'html'], h.io), 64);
   t.regex(h.err(), /Allowed choices are text, json, waybar, xbar/);
