@@ -10,7 +10,7 @@
  */
 import { AppError } from '../errors.js';
 import { oneLine } from '../escape.js';
-import { resolveCommonOptions, type EngineName } from '../config/options.js';
+import { resolveCommonOptions, type CommonOptions } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
 import { planFor, type IdentityLookup } from '../bundle/open.js';
 import { openForConsumer } from '../bundle/consumer-entries.js';
@@ -34,8 +34,8 @@ function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-/** `run`'s options, resolved: no raw argv values past this point. */
-export interface RunCommandInput {
+/** `run`'s options, resolved: no raw argv values past this point (`socket`: the daemon asked with `--watch`). */
+export interface RunCommandInput extends Pick<CommonOptions, 'repoFlag' | 'source' | 'home' | 'engine' | 'socket' | 'cwd'> {
   readonly command: string;
   readonly args: readonly string[];
   readonly selectors: { readonly only: string[]; readonly providers: string[]; readonly profiles: string[] };
@@ -44,14 +44,6 @@ export interface RunCommandInput {
   readonly watch: boolean;
   /** `--grace` in milliseconds (only with `--watch`), or undefined for the default. */
   readonly graceMs: number | undefined;
-  /** `--repo` (absolute), or null: discover it from `cwd`. */
-  readonly repoFlag: string | null;
-  readonly source: string;
-  readonly home: string;
-  readonly engine: EngineName;
-  /** The daemon asked with `--watch`. */
-  readonly socket: string;
-  readonly cwd: string;
   /** stdin is a terminal: terminal signals are left to the terminal. */
   readonly terminal: boolean;
 }

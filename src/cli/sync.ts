@@ -5,7 +5,7 @@
 import { AppError, EXIT, exitCodeForState, isAppError } from '../errors.js';
 import type { StatusDocument } from '../ipc/status.js';
 import { oneLine } from '../escape.js';
-import { resolveCommonOptions, type EngineName } from '../config/options.js';
+import { resolveCommonOptions, type CommonOptions } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
 import { planFor, syncOnce, type IdentityLookup } from '../bundle/sync-once.js';
 import { identityLookup } from '../identity/lookup.js';
@@ -17,15 +17,7 @@ const command: Command = { run: (input, io) => runSync(resolveSyncInput(input, i
 export default command;
 
 /** `sync`'s options, resolved: no raw argv values past this point. */
-export interface SyncInput {
-  /** `--repo` (absolute), or null: discover it from `cwd`. */
-  readonly repoFlag: string | null;
-  readonly source: string;
-  readonly home: string;
-  readonly socket: string;
-  readonly engine: EngineName;
-  readonly json: boolean;
-  readonly cwd: string;
+export interface SyncInput extends Pick<CommonOptions, 'repoFlag' | 'source' | 'home' | 'socket' | 'engine' | 'json' | 'cwd'> {
   /** `--daemon`: ask the daemon on `socket` to sync instead of syncing here. */
   readonly viaDaemon: boolean;
   readonly acceptDataKey: boolean;
@@ -59,14 +51,15 @@ export interface SyncDeps {
 /** Resolves `sync`'s flags (E_USAGE for a bad common one). */
 export function resolveSyncInput(input: CommandInput, io: Pick<CliIo, 'env' | 'cwd'>): SyncInput {
   const options = resolveCommonOptions(input.values, io.env, io.cwd);
+  const { repoFlag, source, home, socket, engine, json, cwd } = options;
   return {
-    repoFlag: options.repoFlag,
-    source: options.source,
-    home: options.home,
-    socket: options.socket,
-    engine: options.engine,
-    json: options.json,
-    cwd: io.cwd,
+    repoFlag,
+    source,
+    home,
+    socket,
+    engine,
+    json,
+    cwd,
     viaDaemon: input.values.daemon === true,
     acceptDataKey: input.values['accept-data-key'] === true,
     acceptConfig: input.values['accept-config'] === true,
