@@ -32,10 +32,10 @@ function demoValue(prefix: string): string {
   return `${prefix}${randomBytes(18).toString('base64url')}`;
 }
 
-/** The plain bundle for a given version; `rotate` changes the OpenAI key, as a real rotation would. */
 /** A sample bundle's plaintext document, as the engine reads and writes it. */
 export type SampleDocument = TreeMap;
 
+/** The plain bundle for a given version; `rotate` changes the OpenAI key, as a real rotation would. */
 export function sampleDocument(version: string, previous?: TreeMap): TreeMap {
   const keep = (provider: string, fallback: string): string => {
     const node = previous?.get(provider);
