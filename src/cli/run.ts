@@ -5,7 +5,7 @@
  */
 import { AppError, EXIT } from '../errors.js';
 import { reportError } from './report.js';
-import { COMMAND_SPECS } from './spec.js';
+import { COMMAND_SPECS, misplacedFlag } from './spec.js';
 import { quickParse } from './quick-parse.js';
 import type { CliIo, Command } from './types.js';
 
@@ -80,6 +80,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       }
       input = parsed.input;
     }
+    // a flag that means nothing where it was given is refused, not ignored (`identity show --file x`)
+    const misplaced = spec ? misplacedFlag(command, spec, input.values, input.positionals) : null;
+    if (misplaced !== null) throw new AppError('E_USAGE', `mcp-secrets ${command}: ${misplaced}`, { hint: `\`mcp-secrets ${command} --help\` says where each flag applies` });
     const load = LOADERS[command];
     if (load === undefined) throw new AppError('E_INTERNAL', `the command table has no module for "${command}"`);
     return await (await load()).default.run(input, io);

@@ -17,6 +17,10 @@ export interface FlagSpec {
   /** The flag may be given several times; the command receives every value. */
   readonly multiple?: boolean;
   readonly short?: string;
+  /** The flag means something only with one of these subcommands (the first argument). */
+  readonly onlyFor?: readonly string[];
+  /** The flag means something only together with this other flag. */
+  readonly onlyWith?: string;
 }
 
 export interface CommandSpec {
@@ -67,7 +71,7 @@ export const COMMAND_SPECS: Readonly<Record<string, CommandSpec>> = {
       'accept-data-key': { description: "accept the bundle's new data key (after a deliberate re-encryption)" },
       'accept-config': { description: "accept the repo's .mcp-secrets.yaml as it is now (what `run --profile` checks)" },
       daemon: { description: 'ask the running daemon to sync now instead of syncing here' },
-      socket: { ...COMMON.socket, description: `with --daemon: ${COMMON.socket.description}` },
+      socket: { ...COMMON.socket, onlyWith: 'daemon', description: `with --daemon: ${COMMON.socket.description}` },
     },
   },
   daemon: {
@@ -83,7 +87,7 @@ export const COMMAND_SPECS: Readonly<Record<string, CommandSpec>> = {
     flags: {
       ...common('home', 'socket', 'json'),
       check: { description: 'print nothing; answer by exit code (0 fresh, 1 not fresh, 2 failed, 3 no daemon)' },
-      'max-age': { value: 'DURATION', description: 'with --check: also not fresh when the last sync is older (90s, 10m, 1h)' },
+      'max-age': { value: 'DURATION', onlyWith: 'check', description: 'with --check: also not fresh when the last sync is older (90s, 10m, 1h)' },
       ack: { description: 'clear the notices (and accept a new data key the daemon is holding back)' },
     },
   },
@@ -102,11 +106,11 @@ export const COMMAND_SPECS: Readonly<Record<string, CommandSpec>> = {
     maxPositionals: 2,
     flags: {
       ...common('repo', 'source', 'home', 'socket', 'json'),
-      file: { value: 'F', description: 'import: read the age key file F (default: stdin)' },
-      'from-env': { description: 'import: take the identities in $SOPS_AGE_KEY' },
-      all: { description: 'forget: every stored identity' },
-      force: { description: 'sops-key: print secret keys even to a terminal' },
-      from: { value: 'BACKEND', choices: ['keytar', 'napi-keyring'], description: 'copy: the keychain backend to copy identities from' },
+      file: { value: 'F', onlyFor: ['import'], description: 'import: read the age key file F (default: stdin)' },
+      'from-env': { onlyFor: ['import'], description: 'import: take the identities in $SOPS_AGE_KEY' },
+      all: { onlyFor: ['forget'], description: 'forget: every stored identity' },
+      force: { onlyFor: ['sops-key'], description: 'sops-key: print secret keys even to a terminal' },
+      from: { value: 'BACKEND', onlyFor: ['copy'], choices: ['keytar', 'napi-keyring'], description: 'copy: the keychain backend to copy identities from' },
     },
     notes: ['examples: mcp-secrets identity import < keys.txt · mcp-secrets identity forget age1… · mcp-secrets identity forget --all'],
   },
@@ -116,8 +120,8 @@ export const COMMAND_SPECS: Readonly<Record<string, CommandSpec>> = {
     maxPositionals: 1,
     flags: {
       ...common('repo', 'home', 'socket', 'json'),
-      'dry-run': { description: 'install/uninstall: print the unit and the commands, change nothing' },
-      'no-wait': { description: "install: do not wait for the daemon's first sync" },
+      'dry-run': { onlyFor: ['install', 'uninstall'], description: 'install/uninstall: print the unit and the commands, change nothing' },
+      'no-wait': { onlyFor: ['install'], description: "install: do not wait for the daemon's first sync" },
     },
   },
   rotate: {
@@ -173,8 +177,8 @@ export const COMMAND_SPECS: Readonly<Record<string, CommandSpec>> = {
       mask: { description: "replace the selected values in the command's stderr with [masked NAME] (stdout is never touched)" },
       'preserve-env': { description: "a variable the environment already has keeps its value (default: the bundle's value wins)" },
       watch: { description: 'restart the command when the daemon syncs a new bundle' },
-      socket: { ...COMMON.socket, description: `with --watch: ${COMMON.socket.description}` },
-      grace: { value: 'SECONDS', description: 'with --watch: seconds the command has to stop after SIGTERM before SIGKILL (default 10)' },
+      socket: { ...COMMON.socket, onlyWith: 'watch', description: `with --watch: ${COMMON.socket.description}` },
+      grace: { value: 'SECONDS', onlyWith: 'watch', description: 'with --watch: seconds the command has to stop after SIGTERM before SIGKILL (default 10)' },
     },
   },
 };
@@ -193,4 +197,17 @@ export function usageLine(name: string, spec: CommandSpec): string {
   const flags = Object.entries(spec.flags).map(([n, f]) => `[${flagWords(n, f)}]${f.multiple ? '…' : ''}`);
   const words = [name, ...(spec.args && !spec.passThrough ? [spec.args] : []), ...flags, ...(spec.passThrough && spec.args ? [spec.args] : [])];
   return words.join(' ');
+}
+
+/**
+ * A flag given where it means nothing (`identity show --file x`, `status --max-age 1h` without
+ * `--check`): the sentence that says so, or null when every flag applies.
+ */
+export function misplacedFlag(command: string, spec: CommandSpec, values: Readonly<Record<string, unknown>>, positionals: readonly string[]): string | null {
+  for (const [name, flag] of Object.entries(spec.flags)) {
+    if (values[name] === undefined) continue;
+    if (flag.onlyFor && !flag.onlyFor.includes(positionals[0] ?? '')) return `--${name} applies only to ${flag.onlyFor.map((sub) => `\`${command} ${sub}\``).join(' and ')}`;
+    if (flag.onlyWith && values[flag.onlyWith] === undefined) return `--${name} applies only with --${flag.onlyWith}`;
+  }
+  return null;
 }

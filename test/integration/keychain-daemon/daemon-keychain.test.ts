@@ -32,7 +32,7 @@ async function keychainDaemon(t: ExecutionContext, mode: KeyringMode = 'unlocked
   const d = await daemonFixture(t, { identityInEnv: false, keychain: true });
   Object.assign(d.env, session.env);
   const cli = (args: string[], input?: string, extraEnv: Record<string, string> = {}) =>
-    runCli([...args, ...fixtureFlags(args[0]!, { repo: d.repo, home: d.home, socket: d.socket })], { env: { ...d.env, ...extraEnv }, cwd: d.repo, input: input ?? '' });
+    runCli([...args, ...fixtureFlags(args, { repo: d.repo, home: d.home, socket: d.socket })], { env: { ...d.env, ...extraEnv }, cwd: d.repo, input: input ?? '' });
   const stored = async (): Promise<string[]> => {
     const shown = await cli(['identity', 'show', '--json']);
     if (shown.code !== 0) throw new Error(`identity show failed: ${shown.stderr}`);

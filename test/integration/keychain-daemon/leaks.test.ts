@@ -31,7 +31,7 @@ keyringTest('an identity from the keychain reaches no file, log, IPC reply, argv
   Object.assign(d.env, session.env, { TMPDIR: tmp });
   await d.commitBundle(sampleBundle('v1'), 'v1');
 
-  const cli = (args: string[], input = ''): Promise<CliResult> => runCli([...args, ...fixtureFlags(args[0]!, { repo: d.repo, home: d.home, socket: d.socket })], { env: d.env, cwd: d.repo, input });
+  const cli = (args: string[], input = ''): Promise<CliResult> => runCli([...args, ...fixtureFlags(args, { repo: d.repo, home: d.home, socket: d.socket })], { env: d.env, cwd: d.repo, input });
   const outputs: CliResult[] = [];
   for (const [args, input] of [
     [['identity', 'import'], `# public key: ${d.recipient}\n${d.identity}\n`],

@@ -140,3 +140,19 @@ test('flagWords shows choices in place of the placeholder', (t) => {
   t.is(flagWords('engine', COMMAND_SPECS.sync!.flags.engine!), '--engine auto|native|sops');
   t.is(flagWords('json', COMMAND_SPECS.sync!.flags.json!), '--json');
 });
+
+test('a flag given where it means nothing is refused, naming where it applies', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['identity', 'show', '--file', 'k.txt'], /--file applies only to `identity import`/],
+    [['identity', 'import', '--all'], /--all applies only to `identity forget`/],
+    [['service', 'status', '--dry-run'], /--dry-run applies only to `service install` and `service uninstall`/],
+    [['status', '--max-age', '1h', '--socket', '/nonexistent-mcp-secrets/s.sock'], /--max-age applies only with --check/],
+    [['sync', '--socket', '/x.sock', '--repo', '/nonexistent-mcp-secrets'], /--socket applies only with --daemon/],
+    [['run', '--grace', '3', '--', 'true'], /--grace applies only with --watch/],
+  ];
+  for (const [args, message] of cases) {
+    const h = harness();
+    t.is(await runCli(args, h.io), 64, args.join(' '));
+    t.regex(h.err(), message, args.join(' '));
+  }
+});
