@@ -91,11 +91,16 @@ export async function syncOnce(plan: SyncPlan, deps: SyncOnceDeps): Promise<Sync
   const recordBefore = outputsRecordBytes([...previous, ...current]);
   // A newly accepted data key or config is recorded in the same all-or-nothing publish as the
   // outputs it vouches for: a failed publish accepts nothing.
-  const published = await publish(plan.home, [
-    ...rendered.map((r) => ({ name: r.output.file, bytes: r.bytes })),
-    ...(trustFile === null ? [] : [{ name: TRUST_FILE, bytes: trustFile }]),
-    ...(recordBefore === null ? [] : [{ name: OUTPUTS_RECORD, bytes: recordBefore }]),
-  ]);
+  const published = await publish(
+    plan.home,
+    [
+      ...rendered.map((r) => ({ name: r.output.file, bytes: r.bytes })),
+      ...(trustFile === null ? [] : [{ name: TRUST_FILE, bytes: trustFile }]),
+      ...(recordBefore === null ? [] : [{ name: OUTPUTS_RECORD, bytes: recordBefore }]),
+    ],
+    // outputs an earlier sync wrote (and this one may delete) are ours too, for a loose home
+    { alsoOurs: previous },
+  );
   // Outputs the config no longer lists are deleted at once (narrowing needs no consent).
   const dropped = previous.filter((name) => !current.includes(name));
   const removed = dropped.length === 0 ? [] : await removeOutputs(plan.home, dropped);

@@ -16,7 +16,7 @@ import { VERSION } from '../version.js';
 import { createLogger, Redactor, type RootLogger } from '../log.js';
 import type { CommonOptions } from '../config/options.js';
 import { planFor, syncOnce, sha256Hex, type IdentityLookup, type SyncPlan } from '../bundle/sync-once.js';
-import { configuredOutputs, resolveOutputs } from '../bundle/outputs.js';
+import { configuredOutputs, readOutputsRecord, resolveOutputs } from '../bundle/outputs.js';
 import { REPO_CONFIG_FILE } from '../config/repo-config.js';
 import { acceptConfigGrant } from '../trust/config-grants.js';
 import { loadUserConfig } from '../config/user-config.js';
@@ -132,7 +132,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   let homeLock: HomeLock | null = null;
   try {
     await assertNoDaemonOn(common.socket);
-    const home = await ensureHome(common.home);
+    // the configured and recorded outputs are ours: a loose custom home holding them is tightened
+    const recorded = await readOutputsRecord(common.home).catch(() => []);
+    const home = await ensureHome(common.home, { ourNames: [...configured.map((o) => o.file), ...recorded] });
     homeLock = await acquireHomeLock(common.home, common.socket);
     server = await startIpcServer({
       socketPath: common.socket,

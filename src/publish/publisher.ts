@@ -49,6 +49,11 @@ export interface PublishDeps {
   fs?: PublishFs;
   /** The uid that must own home (default: this process's; undefined skips the check, e.g. on Windows). */
   uid?: number;
+  /**
+   * Other names in home that are outputs of ours besides the ones published now (those an
+   * earlier sync recorded): they do not make a loose home "not only mcp-secrets'" (see ensureHome).
+   */
+  alsoOurs?: readonly string[];
 }
 
 export interface StaleTempDeps {
@@ -79,7 +84,7 @@ export async function publish(home: string, files: readonly OutputFile[], deps: 
   const fs = deps.fs ?? realFs;
   const uid = 'uid' in deps ? deps.uid : process.getuid?.();
   checkNames(files);
-  const { warnings } = await ensureHome(home, { fs, uid });
+  const { warnings } = await ensureHome(home, { fs, uid, ourNames: [...files.map((f) => f.name), ...(deps.alsoOurs ?? [])] });
   // temps a killed writer left (0600 plaintext) go on every publish, not only at a daemon start
   try {
     await removeStaleTemps(home, { fs });
@@ -248,9 +253,14 @@ export function isOurHomeEntry(name: string): boolean {
   return DEFAULT_OUTPUT_NAMES.has(name) || isStateName(name);
 }
 
-export interface EnsureHomeDeps extends PublishDeps {
+export interface EnsureHomeDeps extends Omit<PublishDeps, 'alsoOurs'> {
   /** The default home, which is always ours to tighten (default: `~/.mcp`). */
   defaultHome?: string;
+  /**
+   * Output names the caller knows are ours beyond the two defaults (the repo config's outputs, and
+   * those the outputs record lists): a loose home holding `gemini.env` is then ours to tighten.
+   */
+  ourNames?: readonly string[];
 }
 
 /**
@@ -258,8 +268,8 @@ export interface EnsureHomeDeps extends PublishDeps {
  * before anything changes. A missing home is created (0700 whatever the umask; parents that are
  * missing too are created, existing ones are never touched). A home open to group or others is
  * tightened, with a warning, only when it is ours to close: the default `~/.mcp` (the old runbook
- * left it 0755), or a directory holding nothing but our files; any other is refused, so
- * `--home /tmp` or `--home ~` changes nothing.
+ * left it 0755), or a directory holding nothing but our files (our state, the default outputs and
+ * `ourNames`); any other is refused, so `--home /tmp` or `--home ~` changes nothing.
  *
  * @throws AppError `E_INSECURE_PATH` when home is a symlink, not a directory, owned by another
  *   user, or open to others and not ours to tighten (the hint gives the `chmod`); `E_WRITE` when
@@ -304,7 +314,8 @@ export async function ensureHome(home: string, deps: EnsureHomeDeps = {}): Promi
     let foreign: string | undefined;
     if (!isDefault) {
       try {
-        foreign = (await fs.readdir(home)).find((name) => !isOurHomeEntry(name));
+        const ours = new Set(deps.ourNames ?? []);
+        foreign = (await fs.readdir(home)).find((name) => !isOurHomeEntry(name) && !ours.has(name));
       } catch (error) {
         throw writeError('list', home, home, error);
       }

@@ -229,6 +229,25 @@ test('tightens a home open to others that holds only our files', async (t) => {
   t.is((await stat(home)).mode & 0o777, 0o700);
 });
 
+test('a loose home holding configured or recorded outputs of ours is tightened; the same names unknown to us make it foreign', async (t) => {
+  const home = await freshHome(t);
+  await mkdir(home, { mode: 0o750 });
+  await chmod(home, 0o750);
+  await writeFile(join(home, 'gemini.env'), 'x', { mode: 0o600 });
+  // not known as ours: refused, mode unchanged
+  t.is((await t.throwsAsync(ensureHome(home), { instanceOf: AppError }))?.code, 'E_INSECURE_PATH');
+  t.is((await stat(home)).mode & 0o777, 0o750);
+  // named by the repo config (or the outputs record): ours to close
+  await ensureHome(home, { ourNames: ['gemini.env'] });
+  t.is((await stat(home)).mode & 0o777, 0o700);
+  // a publish counts the names it writes and those the caller recorded
+  await chmod(home, 0o750);
+  await writeFile(join(home, 'old.env'), 'y', { mode: 0o600 });
+  const { warnings } = await publish(home, [{ name: 'gemini.env', bytes: new TextEncoder().encode('z') }], { alsoOurs: ['old.env'] });
+  t.is((await stat(home)).mode & 0o777, 0o700);
+  t.regex(warnings.join('\n'), /0750 to 0700/);
+});
+
 test('never changes a directory above home: missing parents are created, existing ones keep their mode', async (t) => {
   const home = await freshHome(t);
   const top = join(home, '..');
