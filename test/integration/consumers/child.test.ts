@@ -4,6 +4,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { tempDir } from '../../helpers/temp.js';
+import { eventually } from '../../helpers/e2e.js';
 import { EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, exitCodeOf, lookupCommand, runChild, type SignalSource } from '../../../src/consumers/child.js';
 import { createMaskStream } from '../../../src/consumers/mask.js';
 
@@ -53,16 +54,15 @@ test('passes a signal it receives on to the child and reports how the child ende
   const run = runChild({
     file: NODE,
     argv0: 'node',
-    args: script(`require('fs').writeFileSync(${JSON.stringify(ready)}, 'x'); process.on('SIGTERM', () => process.exit(42)); setInterval(() => {}, 1000);`),
+    // the handler first, then the ready file: a SIGTERM sent on seeing the file always finds it
+    args: script(`process.on('SIGTERM', () => process.exit(42)); require('fs').writeFileSync(${JSON.stringify(ready)}, 'x'); setInterval(() => {}, 1000);`),
     env: { PATH: process.env.PATH ?? '' },
     cwd: dir,
     signals,
   });
   const { access } = await import('node:fs/promises');
-  for (let i = 0; i < 300; i++) {
-    if (await access(ready).then(() => true, () => false)) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  // a loaded machine can take seconds to start node: wait for the child, never signal it early
+  await eventually(() => access(ready).then(() => true, () => undefined), 30_000, 'the child to install its handler');
   signals.fire('SIGTERM');
   t.is(await run, 42);
   t.is(signals.listenerCount('SIGTERM'), 0, 'handlers are removed once the child has ended');
@@ -82,10 +82,7 @@ test('in a terminal, Ctrl-C style signals are left to the terminal (no double de
     terminal: true,
   });
   const { access } = await import('node:fs/promises');
-  for (let i = 0; i < 300; i++) {
-    if (await access(ready).then(() => true, () => false)) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await eventually(() => access(ready).then(() => true, () => undefined), 30_000, 'the child to install its handlers');
   signals.fire('SIGINT');
   signals.fire('SIGHUP');
   t.is(await run, 10, 'SIGINT was not forwarded, SIGHUP was');
