@@ -14,6 +14,7 @@ import { AppError, EXIT, isAppError } from '../errors.js';
 import { getStatus, waitFresh, subscribe } from '../ipc/client.js';
 import type { StatusDocument } from '../ipc/status.js';
 import { createSampleRepo, git, sampleDocument, writeBundle, type SampleDocument, type SampleRepo } from '../demo/sample.js';
+import { jsonDocument } from './report.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = { run: (input, io) => runDemo(resolveDemoInput(input), defaultDemoDeps(io)) };
@@ -214,7 +215,7 @@ export async function runDemo(input: DemoInput, deps: DemoDeps): Promise<number>
     );
     if (input.json) {
       const doc = { ok: true, dir, kept: input.keep, repo: sample.repo, recipient: sample.recipient, outputs: [envFile, storeFile], first: statusFacts(first), afterCommit: { ...statusFacts(second), followMs }, secrets: store.secrets };
-      io.stdout(JSON.stringify(doc, null, 2) + '\n');
+      io.stdout(jsonDocument(doc));
     }
     return EXIT.OK;
   } finally {

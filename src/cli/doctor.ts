@@ -12,7 +12,7 @@ import os from 'node:os';
 import { execa } from 'execa';
 import { EXIT, isAppError, type AppError } from '../errors.js';
 import { oneLine } from '../escape.js';
-import { resolveCommonOptions, type EngineName } from '../config/options.js';
+import { resolveCommonOptions, type CommonOptions } from '../config/options.js';
 import { resolveRepo } from '../config/repo.js';
 import type { OutputSpec } from '../config/repo-config.js';
 import { keychainBackend, openKeychain, openKeychainStore, type KeychainStore } from '../identity/keychain/index.js';
@@ -23,6 +23,7 @@ import { openBundle, planFor, readBundle, type OpenedBundle, type SyncPlan } fro
 import { configuredOutputs, readOutputsRecord } from '../bundle/outputs.js';
 import type { StatusDocument } from '../ipc/status.js';
 import { serviceLocations, serviceManagerFor } from '../service/platform.js';
+import { jsonDocument } from './report.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = { run: async (input, io) => runDoctor(await resolveDoctorInput(input, io), defaultDoctorDeps(io)) };
@@ -37,14 +38,9 @@ export interface Check {
 }
 
 /** What doctor looks at, resolved from its flags. */
-export interface DoctorInput {
+export interface DoctorInput extends Pick<CommonOptions, 'source' | 'home' | 'socket' | 'engine' | 'json'> {
   /** The repo (`--repo`, else the git top level of the cwd), or null when there is none. */
   readonly repo: string | null;
-  readonly source: string;
-  readonly home: string;
-  readonly socket: string;
-  readonly engine: EngineName;
-  readonly json: boolean;
 }
 
 /** A file's standing, as doctor judges it (lstat: a link is seen as a link). */
@@ -267,7 +263,7 @@ function printable(text: string): string {
 export async function runDoctor(input: DoctorInput, deps: DoctorDeps): Promise<number> {
   const checks = await doctorChecks(input, deps);
   const failed = checks.some((c) => c.level === 'fail');
-  if (input.json) deps.stdout(JSON.stringify({ ok: !failed, checks }, null, 2) + '\n');
+  if (input.json) deps.stdout(jsonDocument({ ok: !failed, checks }));
   else for (const c of checks) deps.stdout(`${MARK[c.level]}  ${printable(c.message)}${c.fix ? `\n${INDENT}fix: ${printable(c.fix)}` : ''}\n`);
   return failed ? EXIT.FAILED : EXIT.OK;
 }

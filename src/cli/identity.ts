@@ -17,6 +17,7 @@ import { copyIdentities, describeOtherBackend, lookIntoOtherBackend, otherKeycha
 import type { Keychain } from '../identity/keychain/types.js';
 import { readBundleRecipients, readSopsConfigRecipients } from '../identity/recipients.js';
 import { readSecretFromTty } from './tty-secret.js';
+import { jsonDocument } from './report.js';
 import type { CliIo, Command, CommandInput } from './types.js';
 
 const USAGE = 'identity import [--file F | --from-env] | show | forget RECIPIENT|--all | sops-key [--force] | copy --from keytar|napi-keyring';
@@ -149,7 +150,7 @@ async function importIdentities(input: CommandInput, deps: IdentityDeps, json: b
   await warnUnknownRecipients(identities, deps);
   for (const identity of identities) await keychain.set(identity.recipient, identity.line);
   const recipients = identities.map((i) => i.recipient);
-  if (json) deps.io.stdout(JSON.stringify({ stored: recipients, keychain: keychain.name }, null, 2) + '\n');
+  if (json) deps.io.stdout(jsonDocument({ stored: recipients, keychain: keychain.name }));
   else for (const r of recipients) deps.io.stdout(`stored ${r} in the OS keychain (${keychain.name})\n`);
   // a daemon locked on a rotated key picks the new one up now, without a restart
   const daemonState = await deps.notifyDaemon?.();
@@ -192,13 +193,13 @@ async function show(deps: IdentityDeps, json: boolean): Promise<number> {
   if (otherLine !== null && !json) deps.io.stderr(`note: ${oneLine(otherLine)}\n`);
   if (json) {
     deps.io.stdout(
-      JSON.stringify({
+      jsonDocument({
         keychain: keychain.name,
         otherBackend: other,
         service: 'mcp-secrets',
         bundle: bundle === null ? null : { path: deps.bundleLabel, recipients: bundle },
         identities,
-      }, null, 2) + '\n',
+      }),
     );
     return EXIT.OK;
   }
@@ -237,7 +238,7 @@ async function copy(input: CommandInput, deps: IdentityDeps, json: boolean): Pro
   const source = (deps.keychainStore ?? ((store: KeychainStore) => openKeychainStore(store, deps.io.env)))(from as KeychainStore);
   const result = await copyIdentities(source, target);
   if (json) {
-    deps.io.stdout(JSON.stringify({ from, to: target.name, ...result }, null, 2) + '\n');
+    deps.io.stdout(jsonDocument({ from, to: target.name, ...result }));
     return EXIT.OK;
   }
   for (const r of result.copied) deps.io.stdout(`copied ${r} from ${from} to ${target.name} (read back and verified)\n`);
@@ -270,7 +271,7 @@ async function forget(input: CommandInput, deps: IdentityDeps, json: boolean): P
     removed = [];
     for (const recipient of await keychain.listRecipients()) if (await keychain.delete(recipient)) removed.push(recipient);
   }
-  if (json) deps.io.stdout(JSON.stringify({ removed, keychain: keychain.name }, null, 2) + '\n');
+  if (json) deps.io.stdout(jsonDocument({ removed, keychain: keychain.name }));
   else if (removed.length === 0) deps.io.stdout(`no identity in the OS keychain (${keychain.name})\n`);
   else for (const r of removed) deps.io.stdout(`${oneLine(`removed ${r} from the OS keychain (${keychain.name})`)}\n`);
   // a running daemon still holds the forgotten identity in memory: make it re-read (as import does)

@@ -16,6 +16,7 @@ import { openKeychain } from '../identity/keychain/index.js';
 import type { Keychain } from '../identity/keychain/types.js';
 import { DEFAULT_OUTPUT_NAMES, OUTPUTS_RECORD, readOutputsRecord } from '../bundle/outputs.js';
 import { liveHomeLockHolder, wipeFile } from '../bundle/home.js';
+import { jsonDocument } from './report.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = { run: (input, io) => runPurge(resolvePurgeInput(input, io), defaultPurgeDeps(io)) };
@@ -154,7 +155,7 @@ export async function runPurge(input: PurgeInput, deps: PurgeDeps): Promise<numb
   if (input.sopsAgeKeySet) report.warnings.push('SOPS_AGE_KEY is set in this shell: unset it and remove it from your shell profile');
 
   const { io } = deps;
-  if (input.json) io.stdout(JSON.stringify(report, null, 2) + '\n');
+  if (input.json) io.stdout(jsonDocument(report));
   else {
     io.stdout(`mcp-secrets purge: daemon ${report.daemon}\n`);
     // file names, keychain account names and keychain errors are shown escaped

@@ -25,6 +25,7 @@ import { decryptDocument, planFor, readBundle, sha256Hex, type IdentityLookup, t
 import type { TreeMap } from '../bundle/document.js';
 import { evidenceMarkdown, nextRecipients, nextVersion, rewriteSopsConfig } from '../rotate/plan.js';
 import { dataKeyDigestOf, rewrapBundle, type RewrapOptions, type RotatedBundle } from '../rotate/rewrap.js';
+import { jsonDocument } from './report.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = { run: async (input, io) => runRotate(await resolveRotateInput(input, io), defaultRotateDeps(io)) };
@@ -215,7 +216,7 @@ export async function runRotate(input: RotateInput, deps: RotateDeps): Promise<n
     evidence: path.relative(repo, evidencePath),
   };
   if (dryRun && input.json) {
-    deps.stdout(JSON.stringify({ ok: true, dryRun: true, ...planJson }, null, 2) + '\n');
+    deps.stdout(jsonDocument({ ok: true, dryRun: true, ...planJson }));
     return EXIT.OK;
   }
   if (dryRun) {
@@ -255,7 +256,7 @@ export async function runRotate(input: RotateInput, deps: RotateDeps): Promise<n
     }),
   );
   if (input.json) {
-    deps.stdout(JSON.stringify({ ok: true, dryRun: false, ...planJson, keyGenerated: key !== null, storedWith: handed.storedWith, dataKeyPin: pinNote?.trim() ?? null }, null, 2) + '\n');
+    deps.stdout(jsonDocument({ ok: true, dryRun: false, ...planJson, keyGenerated: key !== null, storedWith: handed.storedWith, dataKeyPin: pinNote?.trim() ?? null }));
     return EXIT.OK;
   }
   deps.stdout(

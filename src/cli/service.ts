@@ -19,6 +19,7 @@ import { serviceLocations, serviceManagerFor } from '../service/platform.js';
 import type { DaemonLaunchSpec } from '../service/render.js';
 import { resolveRepo } from '../config/repo.js';
 import { readServiceTemplate } from '../service/templates.js';
+import { jsonDocument } from './report.js';
 import type { CliIo, Command, CommandInput } from './types.js';
 
 export interface ServiceCommandDeps {
@@ -94,7 +95,7 @@ async function runService(sub: Subcommand, input: CommandInput, io: CliIo, deps:
     readTemplate: () => readServiceTemplate(kind, deps.templateDir),
     ...(deps.waitForDaemon && input.values['no-wait'] !== true ? { waitForDaemon: (o: { timeoutMs: number }) => deps.waitForDaemon!({ ...o, socket: options.socket }) } : {}),
   };
-  const print = (value: unknown) => io.stdout(JSON.stringify(value, null, 2) + '\n');
+  const print = (value: unknown) => io.stdout(jsonDocument(value));
 
   if (sub === 'install') {
     (deps.checkCliPath ?? ((cliPath, env) => refuseEphemeralCliLocation(cliPath, { env })))(deps.cliPath, io.env);

@@ -8,6 +8,7 @@ import { resolveCommonOptions } from '../config/options.js';
 import { ack, getStatus } from '../ipc/client.js';
 import type { StatusDocument } from '../ipc/status.js';
 import { messageLines, oneLine } from '../tray/format.js';
+import { jsonDocument } from './report.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = { run: (input, io) => runStatus(resolveStatusInput(input, io), defaultStatusDeps(io)) };
@@ -116,7 +117,7 @@ export async function runStatus(input: StatusInput, deps: StatusDeps): Promise<n
     }
   }
   const status = input.ack ? await deps.ack(input.socket) : await deps.getStatus(input.socket);
-  deps.io.stdout(input.json ? JSON.stringify(status, null, 2) + '\n' : humanStatus(status, deps.now()));
+  deps.io.stdout(input.json ? jsonDocument(status) : humanStatus(status, deps.now()));
   return exitCodeForState(status);
 }
 

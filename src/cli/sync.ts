@@ -11,6 +11,7 @@ import { planFor, syncOnce, type IdentityLookup } from '../bundle/sync-once.js';
 import { identityLookup } from '../identity/lookup.js';
 import { liveHomeLockHolder, type HomeLockHolder } from '../bundle/home.js';
 import type { SyncSuccess } from '../bundle/sync-result.js';
+import { jsonDocument } from './report.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = { run: (input, io) => runSync(resolveSyncInput(input, io), defaultSyncDeps(io)) };
@@ -108,13 +109,13 @@ export async function runSync(input: SyncInput, deps: SyncDeps): Promise<number>
   const identities = async (): Promise<IdentityLookup> => (resolved ??= await lookup());
   if (ci && (await identities()).identities.length === 0) {
     const line = 'skipped: no age identity configured (SOPS_AGE_KEY unset or empty, no key file; CI mode does not use the keychain); outputs left as they were';
-    if (input.json) io.stdout(JSON.stringify({ ok: true, skipped: true, reason: line }, null, 2) + '\n');
+    if (input.json) io.stdout(jsonDocument({ ok: true, skipped: true, reason: line }));
     else io.stdout(`mcp-secrets: ${line}\n`);
     return EXIT.OK;
   }
 
   const result = await deps.syncOnce(plan, { identities, env: io.env, acceptDataKey: input.acceptDataKey });
-  io.stdout(input.json ? JSON.stringify(syncJson(result), null, 2) + '\n' : summary(result, plan.sourceRel));
+  io.stdout(input.json ? jsonDocument(syncJson(result)) : summary(result, plan.sourceRel));
   return EXIT.OK;
 }
 
@@ -177,7 +178,7 @@ async function syncThroughHolder(home: string, holder: HomeLockHolder, json: boo
 
 async function syncThroughDaemon(socketPath: string, json: boolean, deps: SyncDeps): Promise<number> {
   const status = await deps.daemonSync(socketPath);
-  if (json) deps.io.stdout(JSON.stringify(status, null, 2) + '\n');
+  if (json) deps.io.stdout(jsonDocument(status));
   else deps.io.stdout(`${oneLine(`mcp-secrets: the daemon synced: state ${status.state}${status.lastSync?.error ? ` (${status.lastSync.error.code}: ${status.lastSync.error.message})` : ''}`)}\n`);
   return exitCodeForState(status);
 }

@@ -7,6 +7,7 @@ import { AppError, EXIT } from '../errors.js';
 import { resolveCommonOptions } from '../config/options.js';
 import { getStatus, subscribe, type StatusDocument, type Subscription } from '../ipc/client.js';
 import { formatTray, TRAY_FORMATS, type TrayFormat } from '../tray/format.js';
+import { jsonDocument } from './report.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
 const command: Command = { run: (input, io) => runTray(resolveTrayInput(input, io), defaultTrayDeps(io)) };
@@ -59,7 +60,8 @@ export function resolveTrayInput(input: CommandInput, io: Pick<CliIo, 'env' | 'c
 export async function runTray(input: TrayInput, deps: TrayDeps): Promise<number> {
   const line = (status: StatusDocument | null): string => {
     const text = formatTray(status, input.format);
-    return input.json && !input.watch ? JSON.stringify(JSON.parse(text), null, 2) : text;
+    // `--json` alone is one document in the house style; a watch stream stays a line per update
+    return input.json && !input.watch ? jsonDocument(JSON.parse(text)).trimEnd() : text;
   };
   if (!input.watch) {
     try {

@@ -23,6 +23,7 @@ import {
   type DaemonState,
   type StatusDocument,
   type StatusNotice,
+  type StatusError,
   type StatusLastSync,
   type StatusOutput,
   type StatusHook,
@@ -357,13 +358,7 @@ export class DaemonCore {
       if (STATE_FOR_CODE[appError.code] === 'locked') this.identity = this.identityAfterFailure(appError);
       this.noteUntrusted(appError);
       this.linkedFailure = false;
-      this.lastSync = {
-        at: this.deps.now().toISOString(),
-        ok: false,
-        durationMs: round(this.deps.now().getTime() - started.getTime()),
-        sourceSha256: this.sourceSha256,
-        error: { code: appError.code, message: appError.hint ? `${appError.message} (${appError.hint})` : appError.message },
-      };
+      this.lastSync = this.failedSync(started, { code: appError.code, message: appError.hint ? `${appError.message} (${appError.hint})` : appError.message });
       this.deps.logger.warn('sync failed; keeping the last good outputs', { code: appError.code, message: appError.message });
       this.setState(STATE_FOR_CODE[appError.code] ?? 'error');
     } finally {
@@ -420,6 +415,11 @@ export class DaemonCore {
     this.deps.logger.warn('outputs not intact; publishing again', { problems });
   }
 
+  /** The status's record of a sync that started at `started` and failed with `error`. */
+  private failedSync(started: Date, error: StatusError): StatusLastSync {
+    return { at: this.deps.now().toISOString(), ok: false, durationMs: round(this.deps.now().getTime() - started.getTime()), sourceSha256: this.sourceSha256, error };
+  }
+
   /**
    * The outputs are good again, but an earlier copy is still linked under a name we do not know:
    * not fresh, with an error that names the output, the inode and how to find the other name.
@@ -429,13 +429,7 @@ export class DaemonCore {
     const same = this.linkedFailure && this.lastSync?.error?.message === message;
     this.linkedFailure = true;
     if (same && this.state === 'error') return;
-    this.lastSync = {
-      at: this.deps.now().toISOString(),
-      ok: false,
-      durationMs: round(this.deps.now().getTime() - started.getTime()),
-      sourceSha256: this.sourceSha256,
-      error: { code: 'E_INSECURE_PATH', message },
-    };
+    this.lastSync = this.failedSync(started, { code: 'E_INSECURE_PATH', message });
     this.deps.logger.warn('an output had a second hard link: a copy of it is still linked elsewhere', {
       code: 'E_INSECURE_PATH',
       copies: copies.map((c) => ({ path: c.path, inode: c.inode, otherNames: c.otherNames })),

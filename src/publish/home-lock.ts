@@ -20,7 +20,7 @@ import { constants, readFileSync } from 'node:fs';
 import { link, lstat, open, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, sanitizeForMessage } from '../errors.js';
-import { TEMP_PREFIX } from './publisher.js';
+import { processIsAlive, TEMP_PREFIX } from './publisher.js';
 import { errnoOf } from '../fsx/errno.js';
 
 /** The lock's name in home (an `.mcp-secrets…` name: ensureHome counts it as ours). */
@@ -53,15 +53,6 @@ export interface HomeLockDeps {
   procStart?: (pid: number) => string | null;
   pid?: number;
   now?: () => Date;
-}
-
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoOf(error) === 'EPERM'; // it exists, but is someone else's
-  }
 }
 
 /** Linux: field 22 of /proc/<pid>/stat (clock ticks since boot), which a reused pid does not share. */

@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { AppError, isAppError, sanitizeForMessage } from '../errors.js';
 import { realFs, type FileStat, type PublishFs } from './fs.js';
 import { isStateName } from './home-names.js';
+import { errnoOf } from '../fsx/errno.js';
 
 export type { PublishFs } from './fs.js';
 
@@ -376,12 +377,12 @@ export async function removeStaleTemps(home: string, deps: StaleTempDeps = {}): 
   return removed;
 }
 
-function processIsAlive(pid: number): boolean {
+/** Whether `pid` still runs (the temp sweep and the home lock ask it of a writer they found). */
+export function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return typeof error === 'object' && error !== null && (error as NodeJS.ErrnoException).code === 'EPERM';
+    return errnoOf(error) === 'EPERM'; // it exists, but is someone else's
   }
 }
