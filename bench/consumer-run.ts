@@ -9,9 +9,8 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { encrypt } from '../src/sops/index.js';
-import { ROOT, machine, median, round, table, writeResults } from './util.js';
+import { ROOT, benchRepo, machine, median, round, table, writeResults } from './util.js';
 
 function timeProcess(args: string[], env: Record<string, string>): number {
   const t0 = performance.now();
@@ -25,13 +24,10 @@ export async function runConsumerBench(opts: { runs?: number } = {}): Promise<Re
   const runs = opts.runs ?? 20;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mcps-bench-run-'));
   try {
-    const identity = await generateIdentity();
-    const recipient = await identityToRecipient(identity);
-    const repo = path.join(dir, 'repo');
-    await mkdir(path.join(repo, 'config'), { recursive: true });
+    const { identity, recipient, repo, bundle } = await benchRepo(dir);
     const doc: Record<string, unknown> = { MCP_SECRETS_VERSION: 'bench', gemini: { api_key: 'g'.repeat(39) }, GOOGLE_API_KEY: 'k'.repeat(39) };
     for (let i = 0; i < 9; i++) doc[`SECRET_${i}`] = `value-${i}-${'x'.repeat(32)}`;
-    await writeFile(path.join(repo, 'config', 'secrets.enc.yaml'), await encrypt(doc, { format: 'yaml', recipients: [recipient] }));
+    await writeFile(bundle, await encrypt(doc, { format: 'yaml', recipients: [recipient] }));
     await writeFile(path.join(repo, '.mcp-secrets.yaml'), 'version: 1\nprofiles:\n  gemini: {providers: [gemini]}\n');
     const keys = path.join(dir, '.config', 'sops', 'age', 'keys.txt');
     await mkdir(path.dirname(keys), { recursive: true });

@@ -6,15 +6,13 @@
  * first fifth) to the last sample; the growth from the first sync is reported beside it.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { encrypt } from '../src/sops/index.js';
-import { getStatus, subscribe } from '../src/ipc/client.js';
-import type { StatusDocument } from '../src/ipc/status.js';
+import { subscribe } from '../src/ipc/client.js';
 import { editBundle, within } from './daemon.js';
-import { ROOT, machine, round, table, writeResults } from './util.js';
+import { ROOT, benchRepo, machine, round, stopChild, table, untilFresh, writeResults } from './util.js';
 
 const CLI = path.join(ROOT, 'dist', 'src', 'main.js');
 const GC_HOOK = path.join(ROOT, 'dist', 'bench', 'gc-hook.js');
@@ -37,11 +35,7 @@ export async function runDaemonRssBench(opts: { syncs?: number; every?: number; 
   const gcOut = path.join(dir, 'gc.json');
   let child: ReturnType<typeof spawn> | null = null;
   try {
-    const identity = await generateIdentity();
-    const recipient = await identityToRecipient(identity);
-    const repo = path.join(dir, 'repo');
-    await mkdir(path.join(repo, 'config'), { recursive: true });
-    const bundle = path.join(repo, 'config', 'secrets.enc.yaml');
+    const { identity, recipient, repo, bundle } = await benchRepo(dir);
     const doc = (v: string): Record<string, unknown> => {
       const d: Record<string, unknown> = { MCP_SECRETS_VERSION: v };
       for (let i = 0; i < entries; i++) d[`SERVICE_${i}_TOKEN`] = `tok-bench-${v}-${i}-${'x'.repeat(24)}`;
@@ -54,13 +48,7 @@ export async function runDaemonRssBench(opts: { syncs?: number; every?: number; 
     const env = { PATH: process.env.PATH ?? '', HOME: dir, SOPS_AGE_KEY: identity, MCP_SECRETS_KEYCHAIN: 'none', MCP_SECRETS_BENCH_GC_OUT: gcOut };
     child = spawn(process.execPath, ['--expose-gc', '--import', GC_HOOK, CLI, 'daemon', '--repo', repo, '--home', path.join(dir, 'home'), '--socket', socketPath, '--log-level', 'info'], { env, stdio: 'ignore' });
     const pid = child.pid!;
-    const deadline = Date.now() + 20_000;
-    let status: StatusDocument | null = null;
-    while (!status?.fresh) {
-      if (Date.now() > deadline) throw new Error('daemon did not become fresh');
-      status = await getStatus({ socketPath, timeoutMs: 1000 }).catch(() => null);
-      if (!status?.fresh) await new Promise((r) => setTimeout(r, 50));
-    }
+    await untilFresh(socketPath);
 
     let seq = 0;
     const sample = async (syncs: number): Promise<Sample> => {
@@ -126,11 +114,7 @@ export async function runDaemonRssBench(opts: { syncs?: number; every?: number; 
     );
     return result;
   } finally {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await stopChild(child);
     await rm(dir, { recursive: true, force: true });
   }
 }

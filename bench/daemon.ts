@@ -8,16 +8,14 @@
  * - cold `mcp-secrets status` wall time (a new process each time).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { encrypt, fromPlain, updateRecipients, type TreeMap } from '../src/sops/index.js';
-import { getStatus, subscribe } from '../src/ipc/client.js';
-import type { StatusDocument } from '../src/ipc/status.js';
-import { ROOT, machine, median, percentile, round, table, writeResults } from './util.js';
+import { subscribe } from '../src/ipc/client.js';
+import { ROOT, benchRepo, machine, median, percentile, round, stopChild, table, untilFresh, writeResults } from './util.js';
 
 const CLI = path.join(ROOT, 'dist', 'src', 'main.js');
 const GIT_ENV = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@x.invalid', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@x.invalid' };
@@ -97,12 +95,8 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
   const socketPath = path.join(dir, 'd.sock');
   let child: ReturnType<typeof spawn> | null = null;
   try {
-    const identity = await generateIdentity();
-    const recipient = await identityToRecipient(identity);
-    const repo = path.join(dir, 'repo');
-    await mkdir(path.join(repo, 'config'), { recursive: true });
+    const { identity, recipient, repo, bundle } = await benchRepo(dir);
     git(repo, 'init', '-q', '-b', 'main');
-    const bundle = path.join(repo, 'config', 'secrets.enc.yaml');
     const doc = (v: string): Record<string, unknown> => {
       const d: Record<string, unknown> = { MCP_SECRETS_VERSION: v };
       for (let i = 0; i < 20; i++) d[`OPENAI_KEY_${i}`] = `sk-bench-${v}-${i}`;
@@ -119,13 +113,7 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
 
     const env = { PATH: process.env.PATH ?? '', HOME: dir, SOPS_AGE_KEY: identity, MCP_SECRETS_KEYCHAIN: 'none', ...GIT_ENV };
     child = spawn(process.execPath, [CLI, 'daemon', '--repo', repo, '--home', path.join(dir, 'home'), '--socket', socketPath, '--log-level', 'warn'], { env, stdio: 'ignore' });
-    const deadline = Date.now() + 20_000;
-    let status: StatusDocument | null = null;
-    while (!status?.fresh) {
-      if (Date.now() > deadline) throw new Error('daemon did not become fresh');
-      status = await getStatus({ socketPath, timeoutMs: 1000 }).catch(() => null);
-      if (!status?.fresh) await new Promise((r) => setTimeout(r, 50));
-    }
+    const status = await untilFresh(socketPath);
 
     // change → fresh
     const latencies: number[] = [];
@@ -209,11 +197,7 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
     await writeResults('daemon', result, `# daemon\n\n${table(['measure', 'result', 'target'], rows)}\n\nMachine: ${JSON.stringify(result.machine)}, load ${JSON.stringify(result.loadavg)} (a shared 2-core machine: latency percentiles move with the load)\n`);
     return result;
   } finally {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await stopChild(child);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -9,15 +9,14 @@
  * the same interleaving, for before/after tables. Writes bench/results/startup.{json,md}.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { decryptSops } from 'sops-age';
 import { decrypt, encrypt } from '../src/sops/index.js';
-import { ROOT, machine, median, round, table, writeResults } from './util.js';
+import { ROOT, benchRepo, machine, median, round, table, writeResults } from './util.js';
 
 export interface StartupBenchOptions {
   runs?: number;
@@ -93,11 +92,7 @@ export async function runStartupBench(opts: StartupBenchOptions = {}): Promise<R
   const entries = opts.entries ?? 1000;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mcps-bench-startup-'));
   try {
-    const identity = await generateIdentity();
-    const recipient = await identityToRecipient(identity);
-    const repo = path.join(dir, 'repo');
-    await mkdir(path.join(repo, 'config'), { recursive: true });
-    const bundle = path.join(repo, 'config', 'secrets.enc.yaml');
+    const { identity, recipient, repo, bundle } = await benchRepo(dir);
     await writeFile(bundle, await encrypt(bundleDoc(entries, false), { format: 'yaml', recipients: [recipient] }));
     for (const args of [['init', '-q'], ['add', '.'], ['-c', 'user.email=b@e', '-c', 'user.name=b', 'commit', '-qm', 'bundle']]) {
       spawnSync('git', ['-C', repo, ...args], { stdio: 'ignore' });

@@ -4,13 +4,12 @@
  * Writes bench/results/sync.json and sync.md.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { encrypt } from '../src/sops/index.js';
-import { ROOT, machine, median, round, table, writeResults } from './util.js';
+import { ROOT, benchRepo, machine, median, round, table, writeResults } from './util.js';
 
 function timeProcess(args: string[], env: Record<string, string>, cwd?: string): number {
   const t0 = performance.now();
@@ -25,13 +24,9 @@ export async function runSyncBench(opts: { runs?: number; entries?: number } = {
   const entries = opts.entries ?? 1000;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mcps-bench-sync-'));
   try {
-    const identity = await generateIdentity();
-    const recipient = await identityToRecipient(identity);
-    const repo = path.join(dir, 'repo');
-    await mkdir(path.join(repo, 'config'), { recursive: true });
+    const { identity, recipient, repo, bundle } = await benchRepo(dir);
     const doc: Record<string, unknown> = { MCP_SECRETS_VERSION: 'bench' };
     for (let i = 0; i < entries - 1; i++) doc[`SECRET_${i}`] = `value-${i}-${'x'.repeat(32)}`;
-    const bundle = path.join(repo, 'config', 'secrets.enc.yaml');
     const text = Buffer.from(await encrypt(doc, { format: 'yaml', recipients: [recipient] }));
     await writeFile(bundle, text);
     const env = { PATH: process.env.PATH ?? '', HOME: dir, SOPS_AGE_KEY: identity, MCP_SECRETS_KEYCHAIN: 'none' };

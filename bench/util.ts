@@ -1,8 +1,12 @@
-/** Small shared pieces for the benchmarks: statistics and result files. */
+/** Small shared pieces for the benchmarks: a scratch repo, a daemon child, statistics and result files. */
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { getStatus } from '../src/ipc/client.js';
+import type { StatusDocument } from '../src/ipc/status.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -41,4 +45,32 @@ export async function writeResults(name: string, json: unknown, markdown: string
 export function table(headers: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]): string => `| ${cells.map(String).join(' | ')} |`;
   return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** A benchmark's scratch repo in `dir`: a fresh age identity, `repo/config/`, and where the bundle goes. */
+export async function benchRepo(dir: string): Promise<{ identity: string; recipient: string; repo: string; bundle: string }> {
+  const identity = await generateIdentity();
+  const recipient = await identityToRecipient(identity);
+  const repo = path.join(dir, 'repo');
+  await mkdir(path.join(repo, 'config'), { recursive: true });
+  return { identity, recipient, repo, bundle: path.join(repo, 'config', 'secrets.enc.yaml') };
+}
+
+/** Asks the daemon on `socketPath` until it says fresh (it may not listen yet); throws after 20 s. */
+export async function untilFresh(socketPath: string): Promise<StatusDocument> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const status = await getStatus({ socketPath, timeoutMs: 1000 }).catch(() => null);
+    if (status?.fresh) return status;
+    if (Date.now() > deadline) throw new Error('daemon did not become fresh');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Stops a daemon a benchmark started (SIGTERM) and waits until it is gone. */
+export async function stopChild(child: ChildProcess | null): Promise<void> {
+  if (child === null || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
 }
