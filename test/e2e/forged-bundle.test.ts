@@ -10,14 +10,13 @@
 import test from 'ava';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { encrypt } from '../../src/sops/index.js';
 import { ack } from '../../src/ipc/client.js';
-import { BundleLineage } from '../helpers/sops-edit.js';
 import { daemonFixture, sampleBundle } from '../helpers/daemon.js';
 import { isolatedEnv, runCli } from '../helpers/e2e.js';
-import { git, initRepo } from '../helpers/git.js';
+import { git } from '../helpers/git.js';
 import { tempDir } from '../helpers/temp.js';
+import { ageRepo } from '../helpers/age-repo.js';
 
 const HOSTILE = { MCP_SECRETS_VERSION: 'forged-1', LD_PRELOAD: '/tmp/evil-preload.so', NODE_OPTIONS: '--require /tmp/evil-hook.js' };
 const BENIGN_FORGERY = { MCP_SECRETS_VERSION: 'forged-2', OPENAI_API_KEY: 'sk-attacker-chosen-value' };
@@ -30,15 +29,7 @@ async function forgeFromSopsYaml(repo: string, doc: Record<string, unknown>): Pr
 }
 
 async function oneShotRepo(t: Parameters<typeof tempDir>[0]) {
-  const dir = await tempDir(t, 'mcp-forge-');
-  const repo = await initRepo(path.join(dir, 'repo'));
-  const home = path.join(dir, 'home');
-  const bundle = path.join(repo, 'config', 'secrets.enc.yaml');
-  await mkdir(path.dirname(bundle), { recursive: true });
-  const identity = await generateIdentity();
-  const recipient = await identityToRecipient(identity);
-  await writeFile(path.join(repo, '.sops.yaml'), `creation_rules:\n  - path_regex: config/secrets\\.enc\\.yaml$\n    age: ${recipient}\n`);
-  const lineage = new BundleLineage(identity, () => [recipient]);
+  const { dir, repo, home, bundle, identity, lineage } = await ageRepo(t, 'mcp-forge-');
   const env = isolatedEnv(dir, { SOPS_AGE_KEY: identity });
   const sync = (...extra: string[]) => runCli(['sync', '--repo', repo, '--home', home, ...extra], { env });
   const readEnv = () => readFile(path.join(home, '.env'), 'utf8');

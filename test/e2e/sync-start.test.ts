@@ -4,7 +4,7 @@
  * Document API (the CST parser of yaml3 reads the bundle), nothing of the daemon's.
  */
 import test from 'ava';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
@@ -12,6 +12,7 @@ import { encrypt } from '../../src/sops/index.js';
 import { CLI, isolatedEnv } from '../helpers/e2e.js';
 import { git, initRepo } from '../helpers/git.js';
 import { tempDir } from '../helpers/temp.js';
+import { moduleLog } from '../helpers/module-log.js';
 
 const HEAVY = ['node_modules/execa/', 'node_modules/age-encryption/', 'node_modules/@noble/', 'node_modules/yaml/', 'node_modules/winston/', 'node_modules/ajv/', 'node_modules/chokidar/', 'node_modules/node-ipc/', '/src/daemon/', '/src/log.js'];
 
@@ -24,17 +25,11 @@ test('`mcp-secrets sync` of an X25519 bundle loads no execa, age-encryption, yam
   await git(repo, ['add', '.']);
   await git(repo, ['commit', '-qm', 'bundle']);
 
-  const log = path.join(dir, 'loaded.txt');
-  const hook = path.join(dir, 'hook.mjs');
-  const hooks = `import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) { const r = await next(s, c); appendFileSync(${JSON.stringify(log)}, r.url + '\\n'); return r; }\n`;
-  const cjs =
-    `import { appendFileSync } from 'node:fs';\nimport Module from 'node:module';\nconst load = Module._load;\n` +
-    `Module._load = function (request, parent, isMain) { try { appendFileSync(${JSON.stringify(log)}, 'cjs:' + Module._resolveFilename(request, parent, isMain) + '\\n'); } catch {} return load.apply(this, arguments); };\n`;
-  await writeFile(hook, `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));\n${cjs}`);
+  const modules = await moduleLog(dir);
   const env = isolatedEnv(dir, { SOPS_AGE_KEY: identity });
-  const r = await execa(process.execPath, ['--import', hook, CLI, 'sync', '--repo', repo, '--engine', 'native', '--no-cache-identity'], { env, extendEnv: false, reject: false, timeout: 60_000 });
+  const r = await execa(process.execPath, ['--import', modules.hook, CLI, 'sync', '--repo', repo, '--engine', 'native', '--no-cache-identity'], { env, extendEnv: false, reject: false, timeout: 60_000 });
   t.is(r.exitCode, 0, r.stderr);
-  const loaded = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+  const loaded = await modules.loaded();
   t.true(loaded.some((u) => u.includes('/src/sops/age-x25519.js')), 'the hook saw our modules');
   t.deepEqual(loaded.filter((u) => HEAVY.some((h) => u.includes(h))), []);
   // 327 before this work, 55 after: a generous ceiling that still catches a heavy import coming back

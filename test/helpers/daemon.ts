@@ -3,17 +3,16 @@
  * `mcp-secrets daemon` as a child process, observed only through the IPC socket.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile, readFile } from 'node:fs/promises';
+import { writeFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { BundleLineage } from './sops-edit.js';
 import { getStatus, subscribe } from '../../src/ipc/client.js';
 import type { StatusDocument } from '../../src/ipc/status.js';
 import { isAppError } from '../../src/errors.js';
 import { CLI, isolatedEnv, eventually } from './e2e.js';
-import { git, initRepo } from './git.js';
-import { tempDir } from './temp.js';
+import { git } from './git.js';
+import { ageRepo } from './age-repo.js';
 
 export interface DaemonFixture {
   dir: string;
@@ -47,16 +46,8 @@ export function sampleBundle(version: string, extra: Record<string, unknown> = {
 }
 
 export async function daemonFixture(t: ExecutionContext, opts: { identityInEnv?: boolean; keychain?: boolean; env?: Record<string, string> } = {}): Promise<DaemonFixture> {
-  const dir = await tempDir(t, 'mcpd-');
-  const repo = await initRepo(path.join(dir, 'repo'));
-  const home = path.join(dir, 'home');
+  const { dir, repo, home, bundle, identity, recipient, lineage } = await ageRepo(t, 'mcpd-');
   const socket = path.join(dir, 'run', 'd.sock');
-  const bundle = path.join(repo, 'config', 'secrets.enc.yaml');
-  await mkdir(path.dirname(bundle), { recursive: true });
-  const identity = await generateIdentity();
-  const recipient = await identityToRecipient(identity);
-  await writeFile(path.join(repo, '.sops.yaml'), `creation_rules:\n  - path_regex: config/secrets\\.enc\\.yaml$\n    age: ${recipient}\n`);
-  const lineage = new BundleLineage(identity, () => [recipient]);
   const env = isolatedEnv(dir, { ...(opts.identityInEnv === false ? {} : { SOPS_AGE_KEY: identity }), ...opts.env }, { keychain: opts.keychain });
 
   const fixture: DaemonFixture = {

@@ -6,9 +6,8 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { planFor, syncOnce } from '../../../src/bundle/sync-once.js';
 import { renderEnv } from '../../../src/render/env.js';
 import { renderConsole } from '../../../src/render/console.js';
@@ -16,11 +15,10 @@ import { toEntries } from '../../../src/render/entries.js';
 import { decrypt } from '../../../src/sops/index.js';
 import { OUTPUTS_RECORD } from '../../../src/bundle/outputs.js';
 import { isAppError } from '../../../src/errors.js';
-import { BundleLineage } from '../../helpers/sops-edit.js';
 import { readWithBash, readWithDotenv } from '../../helpers/env-readers.js';
 import { isolatedEnv, runCli } from '../../helpers/e2e.js';
-import { git, initRepo } from '../../helpers/git.js';
-import { tempDir } from '../../helpers/temp.js';
+import { git } from '../../helpers/git.js';
+import { ageRepo } from '../../helpers/age-repo.js';
 
 const TRICKY = `it's a "quoted" $HOME`;
 const BUNDLE = {
@@ -42,14 +40,7 @@ const THREE_OUTPUTS = [
 ].join('\n');
 
 async function setup(t: ExecutionContext, doc: Record<string, unknown> = BUNDLE) {
-  const dir = await tempDir(t, 'mcp-outputs-');
-  const repo = await initRepo(path.join(dir, 'repo'));
-  const home = path.join(dir, 'home');
-  const bundle = path.join(repo, 'config', 'secrets.enc.yaml');
-  await mkdir(path.dirname(bundle), { recursive: true });
-  const identity = await generateIdentity();
-  const recipient = await identityToRecipient(identity);
-  const lineage = new BundleLineage(identity, () => [recipient]);
+  const { dir, repo, home, bundle, identity, recipient, lineage } = await ageRepo(t, 'mcp-outputs-', { sopsConfig: false });
   await writeFile(bundle, await lineage.seal(doc));
   await git(repo, ['add', '-A']);
   await git(repo, ['commit', '-q', '-m', 'bundle']);

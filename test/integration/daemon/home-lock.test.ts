@@ -3,11 +3,11 @@
  * socket, a one-shot sync or purge asks the daemon that holds home, and a refused daemon writes
  * nothing (not even `<home>/logs`).
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { chmod, chown, mkdir, readdir, stat, symlink } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { daemonFixture, sampleBundle } from '../../helpers/daemon.js';
+import { daemonFixture, sampleBundle, type DaemonFixture } from '../../helpers/daemon.js';
 import { runCli } from '../../helpers/e2e.js';
 import { HOME_LOCK_NAME } from '../../../src/publish/home-lock.js';
 
@@ -71,7 +71,8 @@ test('a SIGKILLed daemon leaves a stale home lock that the next daemon takes ove
   t.false(existsSync(path.join(d.home, HOME_LOCK_NAME)), 'a clean stop removes the lock');
 });
 
-test('a logs symlink in home is refused at start and the directory it points to is left as it was', async (t) => {
+/** A daemon fixture whose home holds `logs` as a symlink to a 0755 directory of the test's. */
+async function homeWithLogsLink(t: ExecutionContext): Promise<{ d: DaemonFixture; target: string }> {
   const d = await daemonFixture(t);
   await d.commitBundle(sampleBundle('v1'), 'v1');
   const target = path.join(d.dir, 'some-dir');
@@ -79,6 +80,11 @@ test('a logs symlink in home is refused at start and the directory it points to 
   await chmod(target, 0o755);
   await mkdir(d.home, { mode: 0o700 });
   await symlink(target, path.join(d.home, 'logs'));
+  return { d, target };
+}
+
+test('a logs symlink in home is refused at start and the directory it points to is left as it was', async (t) => {
+  const { d, target } = await homeWithLogsLink(t);
   const r = await runCli(['daemon', '--repo', d.repo, '--home', d.home, '--socket', d.socket], { env: d.env });
   t.is(r.code, 78, r.stderr);
   t.regex(r.stderr, /E_INSECURE_PATH/);
@@ -91,13 +97,7 @@ test('a home owned by another user is refused before the logger touches it (its 
     t.fail('needs root to give a directory to another user');
     return;
   }
-  const d = await daemonFixture(t);
-  await d.commitBundle(sampleBundle('v1'), 'v1');
-  const target = path.join(d.dir, 'some-dir');
-  await mkdir(target);
-  await chmod(target, 0o755);
-  await mkdir(d.home, { mode: 0o700 });
-  await symlink(target, path.join(d.home, 'logs'));
+  const { d, target } = await homeWithLogsLink(t);
   await chown(d.home, 65534, 65534);
   const r = await runCli(['daemon', '--repo', d.repo, '--home', d.home, '--socket', d.socket], { env: d.env });
   t.is(r.code, 78, r.stderr);
