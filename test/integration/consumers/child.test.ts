@@ -1,6 +1,6 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { EventEmitter } from 'node:events';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { tempDir } from '../../helpers/temp.js';
@@ -47,42 +47,37 @@ test('returns the child exit code, and 128+n when it dies of signal n', async (t
   t.is(exitCodeOf(null, 'SIGHUP'), 129);
 });
 
-test('passes a signal it receives on to the child and reports how the child ended', async (t) => {
+/**
+ * Starts a node child that runs `handlers` (installing its signal handlers) and only then writes
+ * a ready file, and waits for that file: a signal sent afterwards always finds the handlers. A
+ * loaded machine can take seconds to start node, so the wait is long and never signals early.
+ */
+async function childWithHandlers(t: ExecutionContext, handlers: string, opts: { terminal?: boolean } = {}): Promise<{ run: Promise<number>; signals: FakeSignals }> {
   const signals = new FakeSignals();
   const dir = await tempDir(t);
   const ready = path.join(dir, 'ready');
   const run = runChild({
     file: NODE,
     argv0: 'node',
-    // the handler first, then the ready file: a SIGTERM sent on seeing the file always finds it
-    args: script(`process.on('SIGTERM', () => process.exit(42)); require('fs').writeFileSync(${JSON.stringify(ready)}, 'x'); setInterval(() => {}, 1000);`),
+    args: script(`${handlers} require('fs').writeFileSync(${JSON.stringify(ready)}, 'x'); setInterval(() => {}, 1000);`),
     env: { PATH: process.env.PATH ?? '' },
     cwd: dir,
     signals,
+    ...opts,
   });
-  const { access } = await import('node:fs/promises');
-  // a loaded machine can take seconds to start node: wait for the child, never signal it early
-  await eventually(() => access(ready).then(() => true, () => undefined), 30_000, 'the child to install its handler');
+  await eventually(() => access(ready).then(() => true, () => undefined), 30_000, 'the child to install its handlers');
+  return { run, signals };
+}
+
+test('passes a signal it receives on to the child and reports how the child ended', async (t) => {
+  const { run, signals } = await childWithHandlers(t, `process.on('SIGTERM', () => process.exit(42));`);
   signals.fire('SIGTERM');
   t.is(await run, 42);
   t.is(signals.listenerCount('SIGTERM'), 0, 'handlers are removed once the child has ended');
 });
 
 test('in a terminal, Ctrl-C style signals are left to the terminal (no double delivery), others are passed on', async (t) => {
-  const signals = new FakeSignals();
-  const dir = await tempDir(t);
-  const ready = path.join(dir, 'ready');
-  const run = runChild({
-    file: NODE,
-    argv0: 'node',
-    args: script(`let ints = 0; process.on('SIGINT', () => ints++); process.on('SIGHUP', () => process.exit(10 + ints)); require('fs').writeFileSync(${JSON.stringify(ready)}, 'x'); setInterval(() => {}, 1000);`),
-    env: { PATH: process.env.PATH ?? '' },
-    cwd: dir,
-    signals,
-    terminal: true,
-  });
-  const { access } = await import('node:fs/promises');
-  await eventually(() => access(ready).then(() => true, () => undefined), 30_000, 'the child to install its handlers');
+  const { run, signals } = await childWithHandlers(t, `let ints = 0; process.on('SIGINT', () => ints++); process.on('SIGHUP', () => process.exit(10 + ints));`, { terminal: true });
   signals.fire('SIGINT');
   signals.fire('SIGHUP');
   t.is(await run, 10, 'SIGINT was not forwarded, SIGHUP was');
