@@ -133,8 +133,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   try {
     await assertNoDaemonOn(common.socket);
     // the configured and recorded outputs are ours: a loose custom home holding them is tightened
-    const recorded = await readOutputsRecord(common.home).catch(() => []);
-    const home = await ensureHome(common.home, { ourNames: [...configured.map((o) => o.file), ...recorded] });
+    // (the record is read only once home passed its other checks)
+    const ourNames = async () => [...configured.map((o) => o.file), ...(await readOutputsRecord(common.home).catch(() => []))];
+    const home = await ensureHome(common.home, { ourNames });
     homeLock = await acquireHomeLock(common.home, common.socket);
     server = await startIpcServer({
       socketPath: common.socket,

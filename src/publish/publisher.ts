@@ -259,9 +259,10 @@ export interface EnsureHomeDeps extends Omit<PublishDeps, 'alsoOurs'> {
   defaultHome?: string;
   /**
    * Output names the caller knows are ours beyond the two defaults (the repo config's outputs, and
-   * those the outputs record lists): a loose home holding `gemini.env` is then ours to tighten.
+   * those the outputs record lists): a loose home holding `gemini.env` is then ours to tighten. A
+   * function is asked only for a loose home that passed every other check (it may read in home).
    */
-  ourNames?: readonly string[];
+  ourNames?: readonly string[] | (() => Promise<readonly string[]>);
 }
 
 /**
@@ -314,8 +315,8 @@ export async function ensureHome(home: string, deps: EnsureHomeDeps = {}): Promi
     const isDefault = resolve(home) === resolve(deps.defaultHome ?? join(homedir(), '.mcp'));
     let foreign: string | undefined;
     if (!isDefault) {
+      const ours = new Set(typeof deps.ourNames === 'function' ? await deps.ourNames() : (deps.ourNames ?? []));
       try {
-        const ours = new Set(deps.ourNames ?? []);
         foreign = (await fs.readdir(home)).find((name) => !isOurHomeEntry(name) && !ours.has(name));
       } catch (error) {
         throw writeError('list', home, home, error);

@@ -237,7 +237,10 @@ test('a loose home holding configured or recorded outputs of ours is tightened; 
   // not known as ours: refused, mode unchanged
   t.is((await t.throwsAsync(ensureHome(home), { instanceOf: AppError }))?.code, 'E_INSECURE_PATH');
   t.is((await stat(home)).mode & 0o777, 0o750);
-  // named by the repo config (or the outputs record): ours to close
+  // named by the repo config (or the outputs record, read only now, as the daemon does): ours to close
+  await ensureHome(home, { ourNames: async () => ['gemini.env'] });
+  t.is((await stat(home)).mode & 0o777, 0o700);
+  await chmod(home, 0o750);
   await ensureHome(home, { ourNames: ['gemini.env'] });
   t.is((await stat(home)).mode & 0o777, 0o700);
   // a publish counts the names it writes and those the caller recorded
