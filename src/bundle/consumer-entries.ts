@@ -22,9 +22,6 @@ import { acceptDataKey } from '../trust/data-keys.js';
 import { openBundle, type OpenDeps, type SyncPlan } from './open.js';
 import { readRepoConfigText } from './repo-config.js';
 
-// moved to repo-config.ts (no engine needed to read it); still importable from here
-export { readRepoConfigText };
-
 export interface ConsumerEntries {
   entries: readonly Entry[];
   profiles: Readonly<Record<string, Profile>>;

@@ -16,14 +16,14 @@ import { removeOutputs } from '../publish/remove.js';
 import type { SyncSuccess } from './sync-result.js';
 import { readSopsConfigRecipients } from '../identity/recipients.js';
 import { DataKeyChangedError, TRUST_FILE, trustFileWith } from '../trust/data-keys.js';
-import { openBundle, readBundle, sha256Hex, type DataKeyPin, type OpenDeps, type SyncPlan } from '../bundle/open.js';
-import { OUTPUTS_RECORD, outputsRecordBytes, readOutputsRecord, renderOutputs, resolveOutputs } from '../bundle/outputs.js';
+import { openBundle, readBundle, sha256Hex, type DataKeyPin, type OpenDeps, type SyncPlan } from './open.js';
+import { OUTPUTS_RECORD, outputsRecordBytes, readOutputsRecord, renderOutputs, resolveOutputs } from './outputs.js';
 import { loadRepoConfig } from '../config/repo-config.js';
-import { readRepoConfigText } from '../bundle/consumer-entries.js';
+import { readRepoConfigText } from './repo-config.js';
 import { grantToRecord } from '../trust/config-grants.js';
 
 // Opening the bundle is the use-case layer's (bundle/open.ts); these names stay importable from here.
-export { planFor, readBundle, sha256Hex, type IdentityLookup, type ResolvedIdentity, type SyncPlan } from '../bundle/open.js';
+export { planFor, readBundle, sha256Hex, type IdentityLookup, type ResolvedIdentity, type SyncPlan } from './open.js';
 
 export interface SyncOnceDeps extends OpenDeps {
   /** Accept a data key this machine has not seen (`sync --accept-data-key`). Default false. */
