@@ -166,19 +166,12 @@ async function pinVerdict(plan: SyncPlan, dataKey: Uint8Array | null): Promise<D
  */
 export async function openBundle(plan: SyncPlan, deps: OpenDeps, bytes?: Buffer): Promise<OpenedBundle> {
   const read = bytes ?? (await readBundle(plan));
-  const userConfigP = (deps.userConfig ?? (() => loadUserConfig(deps.env ?? process.env)))().then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  const decrypted = decryptDocument(plan, read, deps).then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  const [result, userConfig] = await Promise.all([decrypted, userConfigP]);
-  if (!result.ok) throw result.error;
-  if (!userConfig.ok) throw userConfig.error;
+  const [result, userConfig] = await Promise.allSettled([decryptDocument(plan, read, deps), (deps.userConfig ?? (() => loadUserConfig(deps.env ?? process.env)))()]);
+  if (result.status === 'rejected') throw result.reason;
   const { document, dataKey, metadata, lookup } = result.value;
   try {
+    // the data key is wiped below whatever fails from here, the user's config included
+    if (userConfig.status === 'rejected') throw userConfig.reason;
     // Forbidden names first: they are refused whoever made the bundle, accepted key or not.
     const entries = toEntries(document, { sourcePath: plan.sourceRel, allowNames: userConfig.value.allowNames });
     const pin = await pinVerdict(plan, dataKey);

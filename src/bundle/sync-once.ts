@@ -57,24 +57,18 @@ export async function syncOnce(plan: SyncPlan, deps: SyncOnceDeps): Promise<Sync
   // provenance of exactly these bytes: a checkout meanwhile must not lend them another commit's id
   const originP = provenance(plan.repo, plan.sourceRel, bytes);
   const configP = readSopsConfigRecipients(plan.repo);
-  const repoConfigP = loadRepoConfig(plan.repo, readRepoConfigText).then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  const opened = openBundle(plan, deps, bytes).then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  const [conflict, origin, sopsConfigRecipients, result, repoConfig] = await Promise.all([conflictP, originP, configP, opened, repoConfigP]);
+  // settled, not raced: a conflict is reported before whatever the open or the config failed with
+  const openedP = Promise.allSettled([openBundle(plan, deps, bytes), loadRepoConfig(plan.repo, readRepoConfigText)]);
+  const [conflict, origin, sopsConfigRecipients, [result, repoConfig]] = await Promise.all([conflictP, originP, configP, openedP]);
   if (conflict.conflicted) {
     throw new AppError('E_CONFLICT', `${plan.sourceRel} is in a merge conflict (${conflict.reason === 'unmerged' ? 'unmerged in the git index' : 'conflict markers in the file'})`, {
       hint: 'resolve it (e.g. `git checkout --theirs` or re-edit with sops), then commit; the outputs keep their last good values meanwhile',
     });
   }
-  if (!result.ok) throw result.error;
+  if (result.status === 'rejected') throw result.reason;
   const { entries, pin, metadata, lookup } = result.value;
 
-  if (!repoConfig.ok) throw repoConfig.error;
+  if (repoConfig.status === 'rejected') throw repoConfig.reason;
   const config = repoConfig.value;
 
   const outputs = resolveOutputs(plan.home, config.outputs);
