@@ -15,7 +15,7 @@ import { resolveCommonOptions } from '../config/options.js';
 import { openKeychain } from '../identity/keychain/index.js';
 import type { Keychain } from '../identity/keychain/types.js';
 import { DEFAULT_OUTPUT_NAMES, OUTPUTS_RECORD, readOutputsRecord } from '../bundle/outputs.js';
-import { liveHomeLockHolder, wipeFile } from '../bundle/home.js';
+import { liveHomeLockHolder, TEMP_PREFIX, wipeFile } from '../bundle/home.js';
 import { jsonDocument } from './report.js';
 import type { Command, CliIo, CommandInput } from './types.js';
 
@@ -130,7 +130,7 @@ export async function runPurge(input: PurgeInput, deps: PurgeDeps): Promise<numb
   });
   const candidates = [...new Set([...DEFAULT_OUTPUT_NAMES, ...held])].map((n) => path.join(input.home, n));
   try {
-    for (const name of await deps.listHome(input.home)) if (name.startsWith('.mcp-secrets-tmp')) candidates.push(path.join(input.home, name));
+    for (const name of await deps.listHome(input.home)) if (name.startsWith(TEMP_PREFIX)) candidates.push(path.join(input.home, name));
   } catch {
     // no home: nothing to remove
   }
@@ -138,6 +138,7 @@ export async function runPurge(input: PurgeInput, deps: PurgeDeps): Promise<numb
   // the record lists names, not values: removed last, once what it names is gone
   await deps.wipeFile(path.join(input.home, OUTPUTS_RECORD));
 
+  let keychainUnreachable = false;
   if (!report.keptIdentity) {
     const keychain = deps.keychain();
     if (keychain) {
@@ -147,6 +148,7 @@ export async function runPurge(input: PurgeInput, deps: PurgeDeps): Promise<numb
         }
       } catch (error) {
         if (!isAppError(error)) throw error;
+        keychainUnreachable = true;
         report.warnings.push(`could not reach the keychain to forget identities: ${error.message}${error.hint ? ` (${error.hint})` : ''}`);
       }
     }
@@ -165,6 +167,6 @@ export async function runPurge(input: PurgeInput, deps: PurgeDeps): Promise<numb
     for (const w of report.warnings) io.stdout(`  warning: ${oneLine(w)}\n`);
     io.stdout('next: revoke the exposed tokens at each provider, then `mcp-secrets rotate --ticket <ID> --rotate-data-key` (see docs/runbook.pt-BR.md)\n');
   }
-  return report.warnings.some((w) => w.startsWith('could not reach the keychain')) ? EXIT.FAILED : EXIT.OK;
+  return keychainUnreachable ? EXIT.FAILED : EXIT.OK;
 }
 
