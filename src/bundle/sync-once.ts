@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AppError } from '../errors.js';
-import { conflictState, provenance } from '../git/index.js';
+import { bundleGitState } from '../git/index.js';
 import { secretsVersionOf } from '../render/entries.js';
 import { publish } from '../publish/publisher.js';
 import { removeOutputs } from '../publish/remove.js';
@@ -51,15 +51,14 @@ export async function syncOnce(plan: SyncPlan, deps: SyncOnceDeps): Promise<Sync
   const bytes = await readBundle(plan);
   const sourceSha256 = sha256Hex(bytes);
 
-  // The git questions (two or three child processes) run while we decrypt: they are the slow
-  // part. A conflict is still reported first, whatever the decrypt made of the markers.
-  const conflictP = conflictState(plan.repo, plan.sourceRel, bytes);
-  // provenance of exactly these bytes: a checkout meanwhile must not lend them another commit's id
-  const originP = provenance(plan.repo, plan.sourceRel, bytes);
+  // The git questions (two child processes) run while we decrypt: they are the slow part. They
+  // concern exactly these bytes: a checkout meanwhile must not lend them another commit's id. A
+  // conflict is still reported first, whatever the decrypt made of the markers.
+  const gitP = bundleGitState(plan.repo, plan.sourceRel, bytes);
   const configP = readSopsConfigRecipients(plan.repo);
   // settled, not raced: a conflict is reported before whatever the open or the config failed with
   const openedP = Promise.allSettled([openBundle(plan, deps, bytes), loadRepoConfig(plan.repo, readRepoConfigText)]);
-  const [conflict, origin, sopsConfigRecipients, [result, repoConfig]] = await Promise.all([conflictP, originP, configP, openedP]);
+  const [{ conflict, provenance: origin }, sopsConfigRecipients, [result, repoConfig]] = await Promise.all([gitP, configP, openedP]);
   if (conflict.conflicted) {
     throw new AppError('E_CONFLICT', `${plan.sourceRel} is in a merge conflict (${conflict.reason === 'unmerged' ? 'unmerged in the git index' : 'conflict markers in the file'})`, {
       hint: 'resolve it (e.g. `git checkout --theirs` or re-edit with sops), then commit; the outputs keep their last good values meanwhile',

@@ -1,12 +1,9 @@
 /**
- * Is a file in a merge conflict? Either git says so (unmerged entries in the index) or the file
- * carries conflict markers (a conflict someone "resolved" with `git add` without editing, or a
- * bundle copied from a conflicted checkout).
+ * Is the bundle in a merge conflict? Either git says so (unmerged entries in the index) or the
+ * bytes carry conflict markers (a conflict someone "resolved" with `git add` without editing, or
+ * a bundle copied from a conflicted checkout). The git question is asked in bundle-state.ts.
  */
-import path from 'node:path';
-import { runGit } from './run.js';
-import { READ_LIMITS, readBounded } from '../fsx/read-bounded.js';
-import { toPathspec } from './provenance.js';
+import type { GitResult } from './run.js';
 
 export type ConflictReason = 'markers' | 'unmerged';
 
@@ -35,21 +32,23 @@ export function hasConflictMarkers(content: Uint8Array | string): boolean {
 }
 
 /**
- * Conflict state of `relPath` in `workTree`. The index is asked first (authoritative while a
- * merge is stopped); then `content` (or the file on disk when not given) is scanned for markers.
- * Outside git only markers count. A missing file is not conflicted.
+ * `git ls-files -u -d -z -- spec`: the path's unmerged index entries (stages 1–3). `-d` (deleted
+ * files, listed at stage 0) adds nothing we read: it makes git refuse to run outside a work tree
+ * (a bare repo, inside `.git`, no repo), so the same child also answers "is this a work tree?".
+ * It only lstat()s the path, never reads it through a filter.
  */
-export async function conflictState(workTree: string, relPath: string, content?: Uint8Array): Promise<ConflictState> {
-  const spec = toPathspec(workTree, relPath);
-  const unmerged = await runGit(workTree, ['ls-files', '-u', '-z', '--', spec]);
-  if (unmerged.ok && unmerged.stdout.length > 0) return { conflicted: true, reason: 'unmerged' };
-  let bytes = content;
-  if (bytes === undefined) {
-    try {
-      bytes = await readBounded(path.resolve(workTree, relPath), { limit: READ_LIMITS.bundle, what: 'the bundle' });
-    } catch {
-      return { conflicted: false, reason: null };
-    }
-  }
+export function indexEntriesArgs(spec: string): string[] {
+  return ['ls-files', '-u', '-d', '-z', '--', spec];
+}
+
+/** True when the answer to {@link indexEntriesArgs} lists an entry at a stage other than 0. */
+export function hasUnmergedEntries(entries: GitResult): boolean {
+  // each record: `<mode> <id> <stage>\t<path>`
+  return entries.ok && entries.stdout.split('\0').some((record) => /^\d+ [0-9a-f]+ [1-3]\t/.test(record));
+}
+
+/** Unmerged in the index first (authoritative while a merge is stopped), then markers in `bytes`. */
+export function conflictOf(entries: GitResult, bytes: Uint8Array): ConflictState {
+  if (hasUnmergedEntries(entries)) return { conflicted: true, reason: 'unmerged' };
   return hasConflictMarkers(bytes) ? { conflicted: true, reason: 'markers' } : { conflicted: false, reason: null };
 }

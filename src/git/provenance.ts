@@ -1,12 +1,12 @@
-/** Which commit a file comes from, and whether the work tree copy differs from it. */
+/** Which commit the bundle bytes a sync read come from, from one `git log` (see bundle-state.ts). */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { runGit } from './run.js';
+import type { GitResult } from './run.js';
 
 export interface Provenance {
-  /** The last commit that touched the path (not HEAD); null outside git or when never committed. */
+  /** The last commit that touched the path (not HEAD); null outside git, or when HEAD does not hold these bytes. */
   readonly commit: string | null;
-  /** The path differs from HEAD, is untracked, or was deleted; null outside git. */
+  /** The bytes differ from HEAD's at the path (edited, untracked, deleted, no commit yet); null outside git. */
   readonly dirty: boolean | null;
 }
 
@@ -30,48 +30,33 @@ export function gitBlobId(bytes: Uint8Array, idLength: 40 | 64): string {
 }
 
 /**
- * Provenance of `relPath` (relative to `workTree`, or absolute inside it).
- *
- * With `bytes` (what the caller actually read and decrypted), the answer describes those bytes
- * and nothing else: HEAD is resolved once, and the commit is named only when HEAD's blob at the
- * path is exactly `bytes`; otherwise `{commit: null, dirty: true}`. A checkout between the read
- * and these git calls can therefore never pair one commit's values with another commit's id.
- *
- * Without `bytes`: the last commit that touched the path, and `git status` for dirty.
- * `git log -1 -- path` walks history until the path was last touched: fast for a bundle that
- * changes often, slower on a huge history where it never changes.
+ * `git log -1 --raw HEAD -- spec`: the last commit that touched the path and, on its raw line, the
+ * blob it left there. One process resolves HEAD once, so the commit and the blob belong together
+ * (a checkout meanwhile cannot pair one commit's bytes with another's id). The log's path
+ * simplification only skips commits that leave the path as it was, so that blob is also HEAD's.
+ * A merge is shown only when its bytes differ from every parent's: `--cc` gives it one combined
+ * raw line (`::`), whose last id is the merge's blob. (`-m` and `--diff-merges=first-parent`
+ * would not do: they change which commits the log shows.) The other flags pin what a user's
+ * config could change: the root commit's diff (`log.showRoot`), colour, signatures, abbreviated
+ * ids, renames.
  */
-export async function provenance(workTree: string, relPath: string, bytes?: Uint8Array): Promise<Provenance> {
-  const spec = toPathspec(workTree, relPath);
-  if (bytes !== undefined) return provenanceOfBytes(workTree, spec, bytes);
-  const [log, status] = await Promise.all([
-    runGit(workTree, ['log', '-1', '--format=%H', '--', spec]),
-    runGit(workTree, ['status', '--porcelain', '-z', '--untracked-files=all', '--', spec]),
-  ]);
-  if (!status.ok) return { commit: null, dirty: null };
-  const commit = log.ok ? log.stdout.trim() : '';
-  return {
-    commit: OBJECT_ID.test(commit) ? commit : null,
-    dirty: status.stdout.length > 0,
-  };
+export function lastTouchArgs(spec: string): string[] {
+  return ['log', '-1', '--root', '--raw', '--no-abbrev', '--no-renames', '--no-color', '--no-show-signature', '--cc', '--format=%H', 'HEAD', '--', spec];
 }
 
-async function provenanceOfBytes(workTree: string, spec: string, bytes: Uint8Array): Promise<Provenance> {
-  // One child answers both questions (a child is ~5 ms here, on the path from a change to fresh
-  // outputs): is this a work tree ("true"), and HEAD's commit id, absent before the first commit
-  // (then git exits 1 after printing "true"; outside any repo it prints nothing).
-  const probe = await runGit(workTree, ['rev-parse', '--is-inside-work-tree', '-q', '--verify', 'HEAD^{commit}']);
-  const [inside = '', head = ''] = probe.stdout.split('\n').map((line) => line.trim());
-  if (inside !== 'true' || spec.startsWith('../') || spec === '..') return { commit: null, dirty: null };
-  const headId = probe.ok ? head : '';
-  if (!OBJECT_ID.test(headId)) return { commit: null, dirty: true }; // no commit yet
-  // Both questions name the same commit id, so a checkout meanwhile cannot mix two commits.
-  const [blob, log] = await Promise.all([
-    runGit(workTree, ['rev-parse', '-q', '--verify', `${headId}:./${spec}`]),
-    runGit(workTree, ['log', '-1', '--format=%H', headId, '--', spec]),
-  ]);
-  const blobId = blob.ok ? blob.stdout.trim() : '';
-  if (!OBJECT_ID.test(blobId) || gitBlobId(bytes, blobId.length === 64 ? 64 : 40) !== blobId) return { commit: null, dirty: true };
-  const commit = log.ok ? log.stdout.trim() : '';
-  return { commit: OBJECT_ID.test(commit) ? commit : null, dirty: false };
+/**
+ * Provenance of `bytes` from the answer to {@link lastTouchArgs}, inside a work tree: the commit
+ * is named only when HEAD's blob at the path is exactly `bytes`. No commit yet, a path HEAD never
+ * held or one it deleted: dirty, and nobody's commit.
+ */
+export function provenanceOf(log: GitResult, bytes: Uint8Array): Provenance {
+  const lines = log.ok ? log.stdout.split('\n').filter((line) => line.length > 0) : [];
+  const commit = lines.find((line) => OBJECT_ID.test(line));
+  const raw = lines.filter((line) => line.startsWith(':'));
+  // `:<mode> <mode> <old id> <new id> <status>\t<path>` (a merge: `::`, one mode and id per
+  // parent, then the result's), exactly one for one literal path; the last id is the result's
+  const blob = raw.length === 1 ? raw[0]!.split('\t')[0]!.split(' ').filter((field) => OBJECT_ID.test(field)).at(-1) : undefined;
+  if (commit === undefined || blob === undefined) return { commit: null, dirty: true };
+  if (gitBlobId(bytes, blob.length === 64 ? 64 : 40) !== blob) return { commit: null, dirty: true };
+  return { commit, dirty: false };
 }

@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { conflictState, provenance } from '../../../src/git/index.js';
+import { bundleGitState } from '../../../src/git/index.js';
 import { watchSource, type SourceWatcher, type WatchSourceOptions } from '../../../src/watch/index.js';
 import { commitFiles, git, initRepo, tryGit, isolateGitConfig } from '../../helpers/git.js';
 import { tempDir } from '../../helpers/temp.js';
@@ -134,13 +134,13 @@ test('reports a conflicting merge, and the git add that resolves it', async (t) 
   const merge = await tryGit(f.repo, ['merge', 'theirs']);
   t.not(merge.exitCode, 0);
   await f.recorder.waitForReasons(mark, ['source', 'index']);
-  t.true((await conflictState(f.repo, BUNDLE)).conflicted);
+  t.true((await bundleGitState(f.repo, BUNDLE)).conflict.conflicted);
   await writeFile(f.bundle, 'token: resolved\n');
   await f.recorder.waitForReasons(mark, ['source']);
   mark = f.recorder.mark();
   await git(f.repo, ['add', BUNDLE]);
   await f.recorder.waitForReasons(mark, ['index']);
-  t.false((await conflictState(f.repo, BUNDLE)).conflicted);
+  t.false((await bundleGitState(f.repo, BUNDLE)).conflict.conflicted);
 });
 
 test('reports an output deleted, written and recreated by someone else', async (t) => {
@@ -210,8 +210,7 @@ test('stays silent while idle, even while provenance and conflict state are read
   const f = await start(t);
   const mark = f.recorder.mark();
   for (let i = 0; i < 5; i++) {
-    await provenance(f.repo, BUNDLE);
-    await conflictState(f.repo, BUNDLE);
+    await bundleGitState(f.repo, BUNDLE);
   }
   await quietPeriod(400);
   t.deepEqual(f.recorder.events.slice(mark), []);
