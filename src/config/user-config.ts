@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { AppError, sanitizeForMessage } from '../errors.js';
+import { readHandleUpTo } from '../fsx/read-bounded.js';
 
 /** The resolved user configuration (frozen). */
 export interface UserConfig {
@@ -127,10 +128,9 @@ async function readSmallFile(file: string): Promise<Buffer | null> {
       });
     }
     if (stat.size > MAX_USER_CONFIG_BYTES) throw new AppError('E_PARSE', `the user config is ${stat.size} bytes, more than ${MAX_USER_CONFIG_BYTES}: ${file}`, { hint: 'it holds a few settings; check the path' });
-    const buffer = Buffer.alloc(MAX_USER_CONFIG_BYTES + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > MAX_USER_CONFIG_BYTES) throw new AppError('E_PARSE', `the user config is larger than ${MAX_USER_CONFIG_BYTES} bytes: ${file}`, { hint: 'it holds a few settings; check the path' });
-    return buffer.subarray(0, bytesRead);
+    const bytes = await readHandleUpTo(handle, stat.size, MAX_USER_CONFIG_BYTES);
+    if (bytes === null) throw new AppError('E_PARSE', `the user config is larger than ${MAX_USER_CONFIG_BYTES} bytes: ${file}`, { hint: 'it holds a few settings; check the path' });
+    return bytes;
   } finally {
     await handle.close();
   }

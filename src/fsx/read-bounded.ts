@@ -131,13 +131,25 @@ export async function readBounded(file: string, options: BoundedReadOptions): Pr
 
 /** Reads to the end, failing as soon as more than `limit` bytes have come (the file grew). */
 async function readAtMost(handle: fsp.FileHandle, file: string, sizeHint: number, options: BoundedReadOptions): Promise<Buffer> {
+  const bytes = await readHandleUpTo(handle, sizeHint, options.limit);
+  if (bytes === null) throw refuse(file, options, 'too-large', `grew past the limit while it was read`);
+  return bytes;
+}
+
+/**
+ * Reads an opened file from where it stands to its end, keeping at most `limit` bytes: null as
+ * soon as more have come. `sizeHint` (its fstat size) sizes the first buffer, so a small file
+ * costs a small allocation whatever the limit. For readers that opened and checked the file
+ * themselves (owner, mode) and word their own refusals.
+ */
+export async function readHandleUpTo(handle: fsp.FileHandle, sizeHint: number, limit: number): Promise<Buffer | null> {
   // One byte beyond the expected size tells "ended where fstat said" from "grew since".
-  let buffer = Buffer.allocUnsafe(Math.min(sizeHint, options.limit) + 1);
+  let buffer = Buffer.allocUnsafe(Math.min(Math.max(sizeHint, 0), limit) + 1);
   let length = 0;
   for (;;) {
     if (length === buffer.length) {
-      if (length > options.limit) throw refuse(file, options, 'too-large', `grew past the limit while it was read`);
-      const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, options.limit + 1));
+      if (length > limit) return null;
+      const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, limit + 1));
       buffer.copy(grown, 0, 0, length);
       buffer = grown;
     }
@@ -145,8 +157,7 @@ async function readAtMost(handle: fsp.FileHandle, file: string, sizeHint: number
     if (bytesRead === 0) break;
     length += bytesRead;
   }
-  if (length > options.limit) throw refuse(file, options, 'too-large', `grew past the limit while it was read`);
-  return buffer.subarray(0, length);
+  return length > limit ? null : buffer.subarray(0, length);
 }
 
 /** {@link readBounded}, decoded as UTF-8. */

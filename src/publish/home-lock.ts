@@ -22,6 +22,7 @@ import path from 'node:path';
 import { AppError, sanitizeForMessage } from '../errors.js';
 import { processIsAlive, TEMP_PREFIX } from './publisher.js';
 import { errnoOf } from '../fsx/errno.js';
+import { readHandleUpTo } from '../fsx/read-bounded.js';
 
 /** The lock's name in home (an `.mcp-secrets…` name: ensureHome counts it as ours). */
 export const HOME_LOCK_NAME = '.mcp-secrets.lock';
@@ -115,9 +116,9 @@ async function readLock(file: string): Promise<ReadLock | null> {
         details: { path: file },
       });
     }
-    const buffer = Buffer.alloc(MAX_LOCK_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, MAX_LOCK_BYTES, 0);
-    return { holder: parseHolder(buffer.subarray(0, bytesRead).toString('utf8')), dev: info.dev, ino: info.ino };
+    // a lock longer than any we write is not ours to trust: parse what fits (parseHolder refuses it)
+    const bytes = (await readHandleUpTo(handle, info.size, MAX_LOCK_BYTES)) ?? Buffer.alloc(0);
+    return { holder: parseHolder(bytes.toString('utf8')), dev: info.dev, ino: info.ino };
   } finally {
     await handle.close();
   }

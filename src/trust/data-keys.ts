@@ -18,6 +18,7 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors.js';
+import { readHandleUpTo } from '../fsx/read-bounded.js';
 import { publish } from '../publish/publisher.js';
 import { TRUST_FILE } from '../publish/home-names.js';
 import { isConfigGrant, type ConfigGrant } from '../config/config-trust.js';
@@ -84,12 +85,12 @@ export async function readTrustFile(home: string): Promise<TrustFileData | null>
     if (uid !== undefined && (stat.uid !== uid || (stat.mode & 0o022) !== 0)) {
       throw new AppError('E_INSECURE_PATH', `the trust file can be changed by someone else: ${file}`, { hint: `remove ${file}; the next sync records the data key again` });
     }
-    const buffer = Buffer.alloc(MAX_TRUST_BYTES + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > MAX_TRUST_BYTES) throw corrupt(file, `larger than ${MAX_TRUST_BYTES} bytes`);
+    // sized by fstat: the limit is for a hostile file, not an allocation made on every sync
+    const bytes = stat.size > MAX_TRUST_BYTES ? null : await readHandleUpTo(handle, stat.size, MAX_TRUST_BYTES);
+    if (bytes === null) throw corrupt(file, `larger than ${MAX_TRUST_BYTES} bytes`);
     let data: unknown;
     try {
-      data = JSON.parse(buffer.subarray(0, bytesRead).toString('utf8'));
+      data = JSON.parse(bytes.toString('utf8'));
     } catch {
       throw corrupt(file, 'not JSON');
     }

@@ -1,9 +1,9 @@
 import test, { type ExecutionContext } from 'ava';
-import { symlink, truncate, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, open, symlink, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { isAppError, type AppError } from '../../../src/errors.js';
-import { READ_LIMITS, readBounded, readBoundedText } from '../../../src/fsx/read-bounded.js';
+import { READ_LIMITS, readBounded, readBoundedText, readHandleUpTo } from '../../../src/fsx/read-bounded.js';
 import { tempDir } from '../../helpers/temp.js';
 
 const opts = { limit: 1024, what: 'the test file' };
@@ -93,4 +93,24 @@ test('uses the code and the hint the caller gives', async (t) => {
   const error = await refusal(t, readBounded('/dev/null', { ...opts, code: 'E_SOURCE_MISSING', hint: 'check --source' }));
   t.is(error.code, 'E_SOURCE_MISSING');
   t.regex(error.hint ?? '', /check --source$/);
+});
+
+test('readHandleUpTo: a whole small file from a small buffer, a file that outgrew its fstat size, null past the limit', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'trust.json');
+  await writeFile(file, '{"kind":"x"}');
+  const read = async (sizeHint: number, limit: number): Promise<string | null> => {
+    const handle = await open(file, 'r');
+    try {
+      return (await readHandleUpTo(handle, sizeHint, limit))?.toString('utf8') ?? null;
+    } finally {
+      await handle.close();
+    }
+  };
+  t.is(await read(12, 4 * 1024 * 1024), '{"kind":"x"}');
+  // fstat said 2 bytes (the file grew since): the buffer grows, every byte is read
+  t.is(await read(2, 1024), '{"kind":"x"}');
+  t.is(await read(0, 12), '{"kind":"x"}');
+  t.is(await read(0, 11), null);
+  t.is(await read(100, 11), null);
 });
