@@ -103,9 +103,8 @@ export function bech32Encode(hrp: string, data: Uint8Array): string {
 
 // ---- X25519 identities ------------------------------------------------------------------------
 
-// DER prefixes of an X25519 private key (PKCS #8) and public key (SPKI), RFC 8410
+// DER prefix of an X25519 private key (PKCS #8), RFC 8410
 const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
-const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
 
 export interface X25519Identity {
   readonly privateKey: KeyObject;
@@ -125,10 +124,30 @@ export function parseX25519Identity(line: string): X25519Identity {
   if (!decoded || decoded.hrp !== 'age-secret-key-' || decoded.data.length !== 32 || line !== line.toUpperCase()) {
     throw new Error('malformed X25519 identity');
   }
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, decoded.data]), format: 'der', type: 'pkcs8' });
-  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
-  const publicKey = Buffer.from(spki.subarray(spki.length - 32));
+  const { privateKey, publicKey } = importX25519(Buffer.from(decoded.data));
   return { privateKey, publicKey, recipient: bech32Encode('age', publicKey) };
+}
+
+const NO_PUBLIC_KEY = Buffer.alloc(32).toString('base64url');
+
+/**
+ * The key object of a raw X25519 private key, and its public key. A JWK import costs ~0.06 ms
+ * where the PKCS #8 DER one costs ~0.7 ms (OpenSSL 3's decoders), on every sync. A JWK must
+ * carry `x`, the public key we are about to derive: Node derives it from `d` and ignores the
+ * placeholder given. Should a runtime ever check `x` (the import throws) or take it as given (the
+ * derived key is the placeholder, an invalid all-zero point), the DER import is used instead.
+ */
+function importX25519(secret: Buffer): { privateKey: KeyObject; publicKey: Buffer } {
+  try {
+    const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: secret.toString('base64url'), x: NO_PUBLIC_KEY }, format: 'jwk' });
+    const x = createPublicKey(privateKey).export({ format: 'jwk' }).x;
+    if (typeof x === 'string' && x !== NO_PUBLIC_KEY) return { privateKey, publicKey: Buffer.from(x, 'base64url') };
+  } catch {
+    // the DER import below decides
+  }
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, secret]), format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  return { privateKey, publicKey: Buffer.from(spki.subarray(spki.length - 32)) };
 }
 
 // ---- armor ------------------------------------------------------------------------------------
@@ -274,7 +293,8 @@ function unwrapX25519(stanza: Stanza, identity: X25519Identity): Buffer | null {
   const share = stanza.args.length === 1 ? unpaddedBase64(stanza.args[0] as string) : null;
   if (!share || share.length !== 32) throw new AgeFailure('header', 'invalid X25519 stanza');
   if (stanza.body.length !== FILE_KEY_BYTES + 16) throw new AgeFailure('header', 'invalid X25519 stanza');
-  const publicKey = createPublicKey({ key: Buffer.concat([SPKI_X25519, share]), format: 'der', type: 'spki' });
+  // a JWK import of the share: ~0.02 ms, where the SPKI DER one costs ~0.2 ms
+  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: share.toString('base64url') }, format: 'jwk' });
   let shared: Buffer;
   try {
     shared = diffieHellman({ privateKey: identity.privateKey, publicKey });
