@@ -38,17 +38,17 @@ export async function resolveRepo(input: RepoInput): Promise<string> {
       () => false,
     );
     if (!isDir) throw new AppError('E_NO_REPO', `repository not found: ${shown}`, { hint: 'pass --repo with the path of an existing directory' });
-    if (input.source !== undefined && (await findRepoRoot(input.repoFlag)) === null) {
-      const bundle = path.resolve(input.repoFlag, input.source);
-      const present = await lstat(bundle).then(
-        () => true,
-        () => false,
-      );
-      if (!present) {
-        throw new AppError('E_NO_REPO', `--repo is not a git work tree and holds no ${sanitizeForMessage(input.source, 200)}: ${shown}`, {
-          hint: 'pass --repo with the clone that holds the bundle (`git clone` it first), or run inside it',
-        });
-      }
+    if (input.source === undefined) return input.repoFlag;
+    // the bundle first: when it is there the answer is yes without asking git (a child process
+    // on every `sync --repo`, `run` and daemon start)
+    const present = await lstat(path.resolve(input.repoFlag, input.source)).then(
+      () => true,
+      () => false,
+    );
+    if (!present && (await findRepoRoot(input.repoFlag)) === null) {
+      throw new AppError('E_NO_REPO', `--repo is not a git work tree and holds no ${sanitizeForMessage(input.source, 200)}: ${shown}`, {
+        hint: 'pass --repo with the clone that holds the bundle (`git clone` it first), or run inside it',
+      });
     }
     return input.repoFlag;
   }
