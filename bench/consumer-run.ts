@@ -2,7 +2,8 @@
  * `mcp-secrets run`'s start-up overhead: `run -- node -e 0` against `node -e 0` started directly,
  * both as processes in a minimal environment (PATH, HOME, and MCP_SECRETS_KEYCHAIN=none so the
  * identity comes from sops's default key file under HOME), interleaved, median of 20.
- * A 12-entry bundle, a profile of two. Writes bench/results/run.json and run.md.
+ * A 12-entry bundle, a profile of two; and `sync` of the same bundle and config, interleaved (the
+ * issue's yardstick: run adds at most a sync's time). Writes bench/results/run.json and run.md.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -36,12 +37,19 @@ export async function runConsumerBench(opts: { runs?: number } = {}): Promise<Re
     const cli = path.join(ROOT, 'dist', 'src', 'main.js');
     const viaRun = [cli, 'run', '--repo', repo, '--profile', 'gemini', '--', process.execPath, '-e', '0'];
 
+    // the goal's yardstick: a sync of the same bundle and config, as a process (its own home)
+    const viaSync = [cli, 'sync', '--repo', repo, '--home', path.join(dir, 'sync-home')];
+
     timeProcess(viaRun, env); // first use: pins the data key and records the config
+    timeProcess([...viaSync, '--accept-config'], env);
+    timeProcess(viaSync, env);
     const direct: number[] = [];
     const through: number[] = [];
+    const synced: number[] = [];
     for (let i = 0; i < runs; i++) {
       direct.push(timeProcess(['-e', '0'], env));
       through.push(timeProcess(viaRun, env));
+      synced.push(timeProcess(viaSync, env));
     }
     const result = {
       machine: machine(),
@@ -49,6 +57,8 @@ export async function runConsumerBench(opts: { runs?: number } = {}): Promise<Re
       directMs: round(median(direct)),
       runMs: round(median(through)),
       overheadMs: round(median(through) - median(direct)),
+      syncMs: round(median(synced)),
+      goal: 'run adds at most the time of a sync of the same bundle: overheadMs <= syncMs',
       note: 'median wall time of the whole process; run decrypts (MAC checked), checks the pin and the repo config, selects and starts the child',
     };
     await writeResults(
@@ -59,6 +69,7 @@ export async function runConsumerBench(opts: { runs?: number } = {}): Promise<Re
           ['node -e 0', result.directMs],
           ['mcp-secrets run --profile gemini -- node -e 0', result.runMs],
           ['overhead', result.overheadMs],
+          ['mcp-secrets sync of the same bundle and config (the goal: overhead ≤ this)', result.syncMs],
         ]),
     );
     return result;

@@ -2,7 +2,8 @@
  * The daemon as users feel it (bench/results/daemon.json and daemon.md):
  * - change→fresh latency: a `git checkout` flipping the bundle, until the daemon reports the new
  *   version fresh (p50, p95 over N checkouts, a pause between them: a lone change is synced as
- *   soon as git's index lock is gone);
+ *   soon as git's index lock is gone), timed from the start of the git process, and apart from
+ *   its exit (the part the daemon controls: it acts once git has released its index lock);
  * - IPC `status` round trip p50/p99 with 1 and 50 concurrent clients, and requests per second;
  * - idle CPU seconds and RSS of the daemon over a quiet period;
  * - cold `mcp-secrets status` wall time (a new process each time).
@@ -119,6 +120,8 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
     const latencies: number[] = [];
     // the part of each latency spent before the sync that published it started (waiting, settling)
     const beforeSync: number[] = [];
+  // the `git checkout` process itself (its exit is when git's index lock is gone: the daemon acts after it)
+  const gitMs: number[] = [];
     let current = status.secretsVersion;
     for (let i = 0; i < checkouts; i++) {
       const target = current === 'B' ? 'A' : 'B';
@@ -139,6 +142,7 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
       await new Promise((r) => setTimeout(r, 250));
       const t0 = performance.now();
       git(repo, 'checkout', '-q', target === 'A' ? 'main' : 'b');
+      gitMs.push(performance.now() - t0);
       latencies.push((await within(fresh, 20_000, `checkout ${i} fresh`)) - t0);
       beforeSync.push(latencies.at(-1)! - syncMs);
       current = target;
@@ -180,7 +184,7 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
     const result = {
       machine: machine(),
       loadavg: os.loadavg().map((l) => round(l, 2)),
-      changeToFresh: { checkouts, p50Ms: round(percentile(latencies, 50), 1), p95Ms: round(percentile(latencies, 95), 1), beforeSyncP50Ms: round(percentile(beforeSync, 50), 1), syncP50Ms: round(percentile(latencies.map((l, i) => l - beforeSync[i]!), 50), 1) },
+      changeToFresh: { checkouts, p50Ms: round(percentile(latencies, 50), 1), p95Ms: round(percentile(latencies, 95), 1), gitP50Ms: round(percentile(gitMs, 50), 1), afterGitP50Ms: round(percentile(latencies.map((l, i) => l - gitMs[i]!), 50), 1), afterGitP95Ms: round(percentile(latencies.map((l, i) => l - gitMs[i]!), 95), 1), beforeSyncP50Ms: round(percentile(beforeSync, 50), 1), syncP50Ms: round(percentile(latencies.map((l, i) => l - beforeSync[i]!), 50), 1) },
       ipc,
       idle: { seconds: idleSeconds, cpuSecondsPerMinute: round(idleCpuPerMinute, 4), rssMb: round(after.rssMb, 1) },
       statusCold: { runs: statusRuns, medianMs: round(median(statusTimes), 1) },
@@ -188,7 +192,9 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
     };
     const rows: (string | number)[][] = [
       ['change→fresh p50 / p95 (ms)', `${result.changeToFresh.p50Ms} / ${result.changeToFresh.p95Ms}`, '≤ 40 / ≤ 100'],
-      ['  of which: before the sync started, p50 / the sync itself, p50 (ms)', `${result.changeToFresh.beforeSyncP50Ms} / ${result.changeToFresh.syncP50Ms}`, ''],
+      ['  of which: the `git checkout` process, p50 (ms)', result.changeToFresh.gitP50Ms, ''],
+      ['  from git\'s exit to fresh, p50 / p95 (ms)', `${result.changeToFresh.afterGitP50Ms} / ${result.changeToFresh.afterGitP95Ms}`, ''],
+      ['  the sync itself (syncOnce in the daemon), p50 (ms)', result.changeToFresh.syncP50Ms, ''],
       ...ipc.map((r) => [`IPC status p50 / p99 (ms), ${String(r.clients)} client(s)`, `${String(r.p50Ms)} / ${String(r.p99Ms)} (${String(r.requestsPerSecond)} req/s)`, r.clients === 50 ? 'p99 ≤ 2' : '']),
       [`idle CPU (s per minute, over ${idleSeconds} s)`, result.idle.cpuSecondsPerMinute, '≤ 0.05'],
       ['RSS (MB)', result.idle.rssMb, '≤ 80'],

@@ -8,7 +8,7 @@
  * …) are dropped so `-C` decides the repo.
  * {@link spawnGit} is the child-process step under it, with the caller's environment: the demo
  * (which commits to the sample repo it made) and the tests' git helper run git through it too.
- * node:child_process, not execa: `sync` starts three git children and execa costs ~100 modules.
+ * node:child_process, not execa: `sync` starts two git children and execa costs ~100 modules.
  */
 import { spawn } from 'node:child_process';
 import { AppError } from '../errors.js';
