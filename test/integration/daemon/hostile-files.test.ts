@@ -40,12 +40,14 @@ test('a bundle committed as a symlink to /dev/zero and checked out is refused: e
   await symlink('/dev/zero', d.bundle);
   await git(d.repo, ['add', '-A']);
   await git(d.repo, ['commit', '-q', '-m', 'bundle is /dev/zero']);
-  // Back on main, the good bundle is published again (commit and all) before the hostile checkout:
-  // a sync that read main's bytes while HEAD had already moved would honestly record them as of
-  // no commit (console-secrets.json names the commit), which is not what this test is about.
+  // Back on main, the good bundle is published again, commit and all, before the hostile checkout
+  // (console-secrets.json names the commit). The first sync after a checkout can run between git
+  // releasing the index and moving HEAD: it honestly records main's bytes as of no commit, and
+  // the HEAD event's sync names the commit. That is not what this test is about: wait for both.
   await d.waitFor((s) => s.state === 'error', 'the symlink in the work tree refused', 60_000);
+  const main = await git(d.repo, ['rev-parse', 'main']);
   await git(d.repo, ['checkout', '-q', 'main']);
-  await d.waitFor(isFresh('good'), 'main published again', 60_000);
+  await d.waitFor((s) => isFresh('good')(s) && s.source.commit === main, 'main published again, with its commit', 60_000);
   await git(d.repo, ['checkout', '-q', 'hostile']);
 
   const refused = await d.waitFor((s) => s.state === 'error' && s.lastSync?.error?.code === 'E_PARSE', 'the refusal', 60_000);
