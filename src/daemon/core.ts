@@ -126,9 +126,10 @@ const STATE_FOR_CODE: Partial<Record<string, DaemonState>> = {
 /**
  * Reasons that need a full sync even when the bundle bytes and outputs are unchanged: git's HEAD
  * moved (the provenance in console-secrets.json may have changed), or `.sops.yaml` changed (its
- * recipients are compared for the RECIPIENTS_CHANGED notice).
+ * recipients are compared for the RECIPIENTS_CHANGED notice), or the provenance is asked again
+ * ({@link DaemonCore.recheckProvenance}).
  */
-const FULL_SYNC_REASONS = new Set(['head', 'branch-ref', 'sops-config']);
+const FULL_SYNC_REASONS = new Set(['head', 'branch-ref', 'sops-config', 'provenance']);
 
 export class DaemonCore {
   private state: DaemonState = 'starting';
@@ -160,6 +161,8 @@ export class DaemonCore {
   private closed = false;
   /** A failure held back as possibly mid-write: when it was first seen, and the retry timer. */
   private deferred: { since: number; timer: NodeJS.Timeout | null } | null = null;
+  /** The bundle whose "not HEAD's bytes" provenance was asked again (once per bundle), and the timer. */
+  private provenanceRecheck: { sha: string | null; timer: NodeJS.Timeout | null } = { sha: null, timer: null };
   private readonly listeners = new Set<(status: StatusDocument) => void>();
   private cached: StatusDocument | null = null;
   private syncCount = 0;
@@ -184,6 +187,7 @@ export class DaemonCore {
     if (this.integrityTimer) clearInterval(this.integrityTimer);
     this.integrityTimer = null;
     this.dropDeferred();
+    if (this.provenanceRecheck.timer) clearTimeout(this.provenanceRecheck.timer);
     const queued = this.queued;
     this.queued = null;
     for (const w of queued?.waiters ?? []) w();
@@ -342,6 +346,7 @@ export class DaemonCore {
       });
       for (const w of result.warnings) this.deps.logger.warn(w);
       this.deps.onSynced?.(result, previous);
+      this.recheckProvenance(result);
       const copies = (await this.deps.linkedCopies?.remaining()) ?? [];
       if (copies.length > 0) {
         this.reportLinkedCopies(copies, started);
@@ -388,6 +393,27 @@ export class DaemonCore {
     this.deps.logger.debug('bundle unreadable, perhaps mid-write; retrying before reporting it', { code: error.code, quietMs });
     this.setState('stale');
     return true;
+  }
+
+  /**
+   * Bytes inside a work tree that are not HEAD's: a local edit, or a sync that ran between git
+   * releasing the index and moving HEAD. A checkout's HEAD event normally brings the sync that
+   * names the commit, but chokidar drops a second event for one file within 5 ms, and then the
+   * status would say "no commit" until the next change. So the provenance is asked once more after
+   * the confirm window; once per bundle, so a real local edit costs one extra sync, not a loop.
+   */
+  private recheckProvenance(result: SyncSuccess): void {
+    const delayMs = this.deps.confirmFailureMs ?? 250;
+    if (result.dirty !== true || delayMs <= 0 || this.provenanceRecheck.sha === result.sourceSha256) return;
+    if (this.provenanceRecheck.timer) clearTimeout(this.provenanceRecheck.timer);
+    const timer = setTimeout(() => {
+      this.provenanceRecheck.timer = null;
+      // a sync since (the HEAD event's, usually) may have named the commit already
+      const last = this.lastGood;
+      if (last?.dirty === true && last.sourceSha256 === result.sourceSha256) void this.trigger({ reasons: ['provenance'] });
+    }, delayMs);
+    timer.unref();
+    this.provenanceRecheck = { sha: result.sourceSha256, timer };
   }
 
   private dropDeferred(): void {

@@ -8,7 +8,7 @@ import { DataKeyChangedError } from '../../../src/trust/data-keys.js';
 
 /** A fake world: the "disk" is two variables, and runSync is a function the test controls. */
 function world(opts: { confirmFailureMs?: number; maxDeferMs?: number; now?: () => Date } = {}) {
-  const disk = { source: 'sha-a' as string | null, outputs: [null, null] as (string | null)[], recipients: ['age1aaa'], config: ['age1aaa'] as string[] | null, widened: [false, false] };
+  const disk = { source: 'sha-a' as string | null, commit: 'c0ffee' as string | null, dirty: false as boolean | null, outputs: [null, null] as (string | null)[], recipients: ['age1aaa'], config: ['age1aaa'] as string[] | null, widened: [false, false] };
   let fail: AppError | null = null;
   let running = 0;
   let maxRunning = 0;
@@ -28,8 +28,8 @@ function world(opts: { confirmFailureMs?: number; maxDeferMs?: number; now?: () 
         return {
           sourcePath: '/repo/config/secrets.enc.yaml',
           sourceSha256: sha,
-          commit: 'c0ffee',
-          dirty: false,
+          commit: disk.commit,
+          dirty: disk.dirty,
           entries: 3,
           secretsVersion: `v-${sha}`,
           outputs: [
@@ -489,4 +489,56 @@ test('on close a running sync is awaited by idle(), the queued one is dropped, a
   t.is(w.core.stats.syncs, 2, 'the queued run never started');
   await w.core.trigger({ reasons: ['source'], force: true });
   t.is(w.core.stats.syncs, 2);
+});
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('bytes that are not HEAD\'s get their provenance asked once more after the confirm window, once per bundle', async (t) => {
+  const w = world({ confirmFailureMs: 20 });
+  // a sync that ran between git releasing the index and moving HEAD: no commit for these bytes
+  w.disk.commit = null;
+  w.disk.dirty = true;
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  t.is(w.core.status().source.commit, null);
+  // meanwhile git moved HEAD, and its event was lost: the recheck names the commit
+  w.disk.commit = 'c0ffee';
+  w.disk.dirty = false;
+  await delay(80);
+  await w.core.idle();
+  t.is(w.core.stats.syncs, 2);
+  t.is(w.core.status().source.commit, 'c0ffee');
+  t.true(w.core.status().fresh);
+
+  // a real local edit: one recheck for this bundle, then no more
+  w.disk.source = 'sha-edited';
+  w.disk.commit = null;
+  w.disk.dirty = true;
+  await w.core.trigger({ reasons: ['source'] });
+  await delay(80);
+  await w.core.idle();
+  await delay(80);
+  t.is(w.core.stats.syncs, 4);
+  t.is(w.core.status().source.dirty, true);
+});
+
+test('no recheck when a sync since has named the commit, nor after close', async (t) => {
+  const w = world({ confirmFailureMs: 30 });
+  w.disk.commit = null;
+  w.disk.dirty = true;
+  await w.core.trigger({ reasons: ['startup'], force: true });
+  // the HEAD event's sync comes first
+  w.disk.commit = 'c0ffee';
+  w.disk.dirty = false;
+  await w.core.trigger({ reasons: ['head'] });
+  await delay(90);
+  await w.core.idle();
+  t.is(w.core.stats.syncs, 2);
+
+  const closed = world({ confirmFailureMs: 30 });
+  closed.disk.commit = null;
+  closed.disk.dirty = true;
+  await closed.core.trigger({ reasons: ['startup'], force: true });
+  closed.core.close();
+  await delay(90);
+  t.is(closed.core.stats.syncs, 1);
 });
