@@ -81,23 +81,22 @@ function keyPathText(parts: (string | number)[]): string {
   return parts.map((p) => (typeof p === 'number' ? `[${p}]` : `.${sanitizeForMessage(p, 64)}`)).join('').replace(/^\./, '');
 }
 
-let validatorPromise: Promise<(value: unknown) => { ok: boolean; errors: { instancePath: string; message: string; params: Record<string, unknown> }[] }> | undefined;
+interface SchemaCheck {
+  ok: boolean;
+  errors: { instancePath: string; message: string; params: Record<string, unknown> }[];
+}
 
-/** ajv and the schema load only when a repo has a config: `sync` without one pays nothing. */
-function schemaValidator(): NonNullable<typeof validatorPromise> {
-  validatorPromise ??= (async () => {
-    const [{ Ajv2020 }, { readFile }] = await Promise.all([import('ajv/dist/2020.js'), import('node:fs/promises')]);
-    const schema = JSON.parse(await readFile(new URL('../../../schemas/mcp-secrets-config.schema.json', import.meta.url), 'utf8')) as object;
-    // validateSchema: false skips checking our own schema against the 2020-12 meta-schema, which
-    // costs ~60 ms on every `run` and `sync` of a repo with a config; test/unit/config/schemas.test.ts
-    // checks it once, in CI, and strict mode still refuses an unknown keyword when compiling
-    const validate = new Ajv2020({ allErrors: true, strict: true, validateSchema: false }).compile(schema);
-    return (value: unknown) => {
-      const ok = validate(value);
-      return { ok, errors: (validate.errors ?? []).map((e) => ({ instancePath: e.instancePath, message: e.message ?? 'invalid', params: e.params as Record<string, unknown> })) };
-    };
-  })();
-  return validatorPromise;
+/**
+ * The schema's validator, generated ahead of time by ajv (scripts/gen-validators.mjs): loading and
+ * compiling ajv here cost ~90 ms of every `run` of a repo with a config. It loads only when a repo
+ * has one. A unit test fails when the generated file no longer matches the schema.
+ */
+async function checkSchema(value: unknown): Promise<SchemaCheck> {
+  const { validate } = (await import('./generated/repo-config-validator.js')) as {
+    validate: ((value: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params: object }[] | null };
+  };
+  const ok = validate(value);
+  return { ok, errors: (validate.errors ?? []).map((e) => ({ instancePath: e.instancePath, message: e.message ?? 'invalid', params: e.params as Record<string, unknown> })) };
 }
 
 /**
@@ -122,7 +121,7 @@ export async function parseRepoConfig(text: string, file: string): Promise<RepoC
   } catch {
     fail(file, [{ keyPath: '', line: null, message: 'YAML aliases (*name) are not allowed here' }]);
   }
-  const { ok, errors } = (await schemaValidator())(value);
+  const { ok, errors } = await checkSchema(value);
   if (!ok) {
     fail(
       file,
