@@ -1,7 +1,8 @@
 /**
  * Watching a handful of files without watching the trees around them: a chokidar instance per
- * set of targets, rooted at directories that exist, whose `ignored` filter lets through only the
- * targets and the directories leading to them. A bundle whose directory vanishes (checkout of a
+ * set of targets, rooted at directories that exist (or at the files themselves: the outputs, see
+ * watcher.ts), whose `ignored` filter lets through only the targets and the directories leading
+ * to them. A bundle whose directory vanishes (checkout of a
  * branch without it) and comes back is seen again because the root above it stays watched.
  *
  * Rules: fs events only (`usePolling: false`, no `awaitWriteFinish`, which polls); no `atomic`
@@ -67,7 +68,7 @@ export function outermostRoots(roots: readonly string[]): string[] {
 export interface TargetWatchOptions {
   /** Canonical absolute paths of the files to watch. */
   readonly targets: readonly string[];
-  /** Directories to start from (canonical, existing); each target must be inside one. */
+  /** Directories (or target files) to start from, canonical and existing; each target must be inside one or be one. */
   readonly roots: readonly string[];
   onEvent(event: 'add' | 'change' | 'unlink', file: string): void;
   onError(error: unknown): void;

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import { chmod, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { bundleGitState } from '../../../src/git/index.js';
@@ -174,6 +175,34 @@ test('keeps watching the outputs when the home directory is removed and recreate
   await writeFile(f.outputs[1], '{"again":true}\n');
   await f.recorder.waitUntil(() => f.recorder.events.slice(mark).some((e) => e.paths.includes(f.outputs[1])), 'the changed output');
   t.pass();
+});
+
+test('watches each output as a file, not home: a publish in home is one change per output, and a deleted output is watched through home until it is back', async (t) => {
+  const f = await start(t);
+  const outputRoots = () => f.recorder.logs.filter((l) => l.message === 'watching the outputs').map((l) => l.meta?.roots);
+  t.deepEqual(outputRoots().at(-1), f.outputs.map((o) => realpathSync(o)));
+  // what the publisher does in home: temp, chmod, write, backup link, rename over, backup removed
+  let mark = f.recorder.mark();
+  const temp = path.join(f.home, '.mcp-secrets-tmp-1');
+  await writeFile(temp, 'A=2\n', { mode: 0o600 });
+  await chmod(temp, 0o600);
+  await link(f.outputs[0], path.join(f.home, '.mcp-secrets-bak'));
+  await rename(temp, f.outputs[0]);
+  await rm(path.join(f.home, '.mcp-secrets-bak'));
+  await f.recorder.waitForReasons(mark, ['output']);
+  await quietPeriod(300);
+  t.true(f.recorder.events.slice(mark).every((e) => [...e.reasons].every((r) => r === 'output')));
+  t.is(outputRoots().length, 1, 'a rename over an output is followed without starting over');
+  // someone deletes an output: seen, watched through home, and back to the file once it is there
+  mark = f.recorder.mark();
+  await rm(f.outputs[1]);
+  await f.recorder.waitForReasons(mark, ['output']);
+  await f.recorder.waitUntil(() => outputRoots().some((roots) => Array.isArray(roots) && roots.includes(realpathSync(f.home))), 'home watched while the output is missing');
+  await writeFile(f.outputs[1], '{}\n');
+  await f.recorder.waitUntil(() => JSON.stringify(outputRoots().at(-1)) === JSON.stringify(f.outputs.map((o) => realpathSync(o))), 'the outputs watched as files again');
+  mark = f.recorder.mark();
+  await writeFile(f.outputs[1], '{"again":true}\n');
+  await f.recorder.waitUntil(() => f.recorder.events.slice(mark).some((e) => e.paths.includes(f.outputs[1])), 'a change of the recreated output');
 });
 
 test('reports a changed .sops.yaml as sops-config', async (t) => {
