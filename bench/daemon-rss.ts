@@ -1,6 +1,8 @@
 /**
  * Daemon memory over many syncs (bench/results/daemon-rss.json and .md): 1,000 syncs alternating
- * two bundles (the file rewritten, as an editor or a checkout does, then `fresh` awaited), RSS and
+ * two bundles (the file rewritten, as an editor or a checkout does, then an IPC `sync`: rewrites
+ * this close together are a storm, which the settle window coalesces with a growing wait, the
+ * point of it but not of this bench), RSS and
  * heap sampled every 100 syncs after a forced GC in the daemon (bench/gc-hook.ts, `--expose-gc`
  * on the daemon in this bench only). Target: RSS flat, within ±10 % from the end of warm-up (the
  * first fifth) to the last sample; the growth from the first sync is reported beside it.
@@ -10,7 +12,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { encrypt } from '../src/sops/index.js';
-import { subscribe } from '../src/ipc/client.js';
+import { sync as ipcSync } from '../src/ipc/client.js';
 import { editBundle, within } from './daemon.js';
 import { ROOT, benchRepo, machine, round, stopChild, table, untilFresh, writeResults } from './util.js';
 
@@ -69,19 +71,9 @@ export async function runDaemonRssBench(opts: { syncs?: number; every?: number; 
     let current: 'A' | 'B' = 'A';
     for (let i = 1; i <= total; i++) {
       const target: 'A' | 'B' = current === 'A' ? 'B' : 'A';
-      const fresh = new Promise<void>((resolve) => {
-        const sub = subscribe(
-          (s) => {
-            if (s.fresh && s.secretsVersion === target) {
-              sub.close();
-              resolve();
-            }
-          },
-          { socketPath },
-        );
-      });
       await writeFile(bundle, bundles[target]);
-      await within(fresh, 20_000, `sync ${i} fresh`);
+      const synced = await within(ipcSync({ socketPath, timeoutMs: 20_000 }), 20_000, `sync ${i}`);
+      if (!synced.fresh || synced.secretsVersion !== target) throw new Error(`sync ${i}: ${synced.state}, version ${String(synced.secretsVersion)} (wanted ${target})`);
       current = target;
       if (i % every === 0) samples.push(await sample(i));
     }

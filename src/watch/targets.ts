@@ -105,6 +105,17 @@ export function watchTargets(options: TargetWatchOptions): TargetWatch {
     const absolute = path.resolve(file);
     if (targets.has(absolute)) options.onEvent(event, absolute);
   });
+  // chokidar emits one 'change' per path in 50 ms and drops the rest, with no trailing event: the
+  // second of two quick writes (a bundle written again at once, the last HEAD move of a burst of
+  // checkouts) would wait for the daemon's 5 s integrity look. Its raw events are not throttled:
+  // one on a target counts as a change too (the settle window merges the duplicates).
+  watcher.on('raw', (_event, file, details) => {
+    const watchedPath = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
+    if (typeof watchedPath !== 'string') return;
+    const watched = path.resolve(watchedPath);
+    const target = targets.has(watched) ? watched : typeof file === 'string' ? path.resolve(watched, file) : null;
+    if (target !== null && targets.has(target)) options.onEvent('change', target);
+  });
   watcher.on('error', (error) => options.onError(error));
   return { ready, close: () => watcher.close() };
 }

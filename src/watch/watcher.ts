@@ -236,7 +236,7 @@ export async function watchSource(options: WatchSourceOptions): Promise<SourceWa
       if (closed) return;
       // whatever happened to an output while no watch was up: the daemon looks once (a cheap
       // integrity probe; nothing is published when they are intact)
-      settler.note('output');
+      for (const entry of outputTargets.values()) settler.note('output', entry.original);
       logger.debug('watching again: ready');
       // an output that came back while the watch started was in its first scan, not an event
       if (outputRoots().join('\0') !== watchedOutputRoots.join('\0')) restartOutputs();

@@ -205,6 +205,19 @@ test('watches each output as a file, not home: a publish in home is one change p
   await f.recorder.waitUntil(() => f.recorder.events.slice(mark).some((e) => e.paths.includes(f.outputs[1])), 'a change of the recreated output');
 });
 
+test('a second write of the bundle within 50 ms is reported too (chokidar drops it from its change events)', async (t) => {
+  const f = await start(t);
+  let mark = f.recorder.mark();
+  await writeFile(f.bundle, 'token: first\n');
+  await f.recorder.waitForReasons(mark, ['source']);
+  // at once after chokidar reported the first write: inside its 50 ms change throttle
+  mark = f.recorder.mark();
+  const second = performance.now();
+  await writeFile(f.bundle, 'token: second\n');
+  await f.recorder.waitUntil(() => f.recorder.events.slice(mark).some((e) => e.at > second && e.reasons.includes('source')), 'a call for the second write', 2000);
+  t.pass();
+});
+
 test('reports a changed .sops.yaml as sops-config', async (t) => {
   const f = await start(t);
   const mark = f.recorder.mark();
