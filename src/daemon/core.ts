@@ -398,9 +398,10 @@ export class DaemonCore {
   /**
    * Bytes inside a work tree that are not HEAD's: a local edit, or a sync that ran between git
    * releasing the index and moving HEAD. A checkout's HEAD event normally brings the sync that
-   * names the commit, but chokidar drops a second event for one file within 5 ms, and then the
-   * status would say "no commit" until the next change. So the provenance is asked once more after
-   * the confirm window; once per bundle, so a real local edit costs one extra sync, not a loop.
+   * names the commit; should that event be missed all the same (a watch starting over, an
+   * overflowing inotify queue), the status would say "no commit" until the next change, and the
+   * 5 s integrity look does not ask git. So the provenance is asked once more after the confirm
+   * window; once per bundle, so a real local edit costs one extra sync, not a loop.
    */
   private recheckProvenance(result: SyncSuccess): void {
     const delayMs = this.deps.confirmFailureMs ?? 250;

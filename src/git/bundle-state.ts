@@ -4,9 +4,7 @@
  * to fresh outputs each child costs a fork of the daemon (~3 ms of its main thread here), so the
  * questions are packed into as few children as git allows (conflict.ts, provenance.ts).
  */
-import path from 'node:path';
 import { runGit } from './run.js';
-import { READ_LIMITS, readBounded } from '../fsx/read-bounded.js';
 import { conflictOf, indexEntriesArgs, type ConflictState } from './conflict.js';
 import { lastTouchArgs, provenanceOf, toPathspec, type Provenance } from './provenance.js';
 
@@ -16,17 +14,16 @@ export interface BundleGitState {
 }
 
 /**
- * Git's view of `bytes`, the content read from `relPath` (relative to `workTree`, or absolute
- * inside it); without `bytes`, the file on disk (a missing file reads as empty). Outside a work
- * tree only conflict markers count, and the provenance is unknown (`null`s).
+ * Git's view of `bytes`, the content the caller read from `relPath` (relative to `workTree`, or
+ * absolute inside it). Outside a work tree only conflict markers count, and the provenance is
+ * unknown (`null`s).
  */
-export async function bundleGitState(workTree: string, relPath: string, bytes?: Uint8Array): Promise<BundleGitState> {
+export async function bundleGitState(workTree: string, relPath: string, bytes: Uint8Array): Promise<BundleGitState> {
   const spec = toPathspec(workTree, relPath);
   const [entries, log] = await Promise.all([runGit(workTree, indexEntriesArgs(spec)), runGit(workTree, lastTouchArgs(spec))]);
-  const content = bytes ?? (await readBounded(path.resolve(workTree, relPath), { limit: READ_LIMITS.bundle, what: 'the bundle' }).catch(() => new Uint8Array()));
   const inWorkTree = entries.ok && !spec.startsWith('../') && spec !== '..';
   return {
-    conflict: conflictOf(entries, content),
-    provenance: inWorkTree ? provenanceOf(log, content) : { commit: null, dirty: null },
+    conflict: conflictOf(entries, bytes),
+    provenance: inWorkTree ? provenanceOf(log, bytes) : { commit: null, dirty: null },
   };
 }

@@ -4,7 +4,7 @@
  * Commands run through the product's own child-process step (`spawnGit`, src/git/run.ts) with
  * this environment; the product's read-only `runGit` is not used here, as tests also write.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnGit } from '../../src/git/run.js';
@@ -53,6 +53,11 @@ export async function git(dir: string, args: readonly string[]): Promise<string>
   const r = await tryGit(dir, args);
   if (r.exitCode !== 0) throw new Error(`git ${args.join(' ')} in ${dir} failed (${r.exitCode}): ${r.stderr.trim()}`);
   return r.stdout;
+}
+
+/** The bytes at `rel` under `dir` as a sync would read them; a missing file reads as empty. */
+export async function fileBytes(dir: string, rel: string): Promise<Uint8Array> {
+  return readFile(path.resolve(dir, rel)).catch(() => new Uint8Array());
 }
 
 /** Writes `content` to `rel` under `dir`, creating the parent dirs. */

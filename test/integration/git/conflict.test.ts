@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleGitState } from '../../../src/git/index.js';
-import { commitFiles, git, initRepo, tryGit, isolateGitConfig, writeFileIn } from '../../helpers/git.js';
+import { commitFiles, fileBytes, git, initRepo, tryGit, isolateGitConfig, writeFileIn } from '../../helpers/git.js';
 import { tempDir, type Teardown } from '../../helpers/temp.js';
 
 test.before(() => isolateGitConfig());
@@ -10,7 +10,7 @@ test.before(() => isolateGitConfig());
 const BUNDLE = 'config/secrets.enc.yaml';
 
 async function conflictState(repo: string, rel: string, bytes?: Uint8Array): Promise<unknown> {
-  return (await bundleGitState(repo, rel, bytes)).conflict;
+  return (await bundleGitState(repo, rel, bytes ?? (await fileBytes(repo, rel)))).conflict;
 }
 
 async function conflictedRepo(t: Teardown): Promise<string> {

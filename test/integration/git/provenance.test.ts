@@ -2,7 +2,7 @@ import test from 'ava';
 import { appendFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bundleGitState } from '../../../src/git/index.js';
-import { commitFiles, git, initRepo, isolateGitConfig, tryGit, writeFileIn } from '../../helpers/git.js';
+import { commitFiles, fileBytes, git, initRepo, isolateGitConfig, tryGit, writeFileIn } from '../../helpers/git.js';
 import { tempDir } from '../../helpers/temp.js';
 
 test.before(() => isolateGitConfig());
@@ -10,7 +10,7 @@ test.before(() => isolateGitConfig());
 const BUNDLE = 'config/secrets.enc.yaml';
 
 async function provenance(repo: string, rel: string, bytes?: Uint8Array): Promise<unknown> {
-  return (await bundleGitState(repo, rel, bytes)).provenance;
+  return (await bundleGitState(repo, rel, bytes ?? (await fileBytes(repo, rel)))).provenance;
 }
 
 test('names the commit that last touched the bundle, not HEAD, when later commits touch other files', async (t) => {
@@ -96,7 +96,7 @@ test('does not take the index lock, so a watcher is not woken by our own git cal
   await writeFile(path.join(repo, BUNDLE), 'v: 1\n');
   const { stat } = await import('node:fs/promises');
   const before = await stat(path.join(repo, '.git', 'index'));
-  await bundleGitState(repo, BUNDLE);
+  await bundleGitState(repo, BUNDLE, await fileBytes(repo, BUNDLE));
   const after = await stat(path.join(repo, '.git', 'index'));
   t.is(after.ino, before.ino);
   t.is(after.mtimeMs, before.mtimeMs);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { bundleGitState } from '../../../src/git/index.js';
 import { watchSource, type SourceWatcher, type WatchSourceOptions } from '../../../src/watch/index.js';
-import { commitFiles, git, initRepo, tryGit, isolateGitConfig } from '../../helpers/git.js';
+import { commitFiles, fileBytes, git, initRepo, tryGit, isolateGitConfig } from '../../helpers/git.js';
 import { tempDir } from '../../helpers/temp.js';
 import { quietPeriod, WatchRecorder } from '../../helpers/watch-recorder.js';
 
@@ -135,13 +135,13 @@ test('reports a conflicting merge, and the git add that resolves it', async (t) 
   const merge = await tryGit(f.repo, ['merge', 'theirs']);
   t.not(merge.exitCode, 0);
   await f.recorder.waitForReasons(mark, ['source', 'index']);
-  t.true((await bundleGitState(f.repo, BUNDLE)).conflict.conflicted);
+  t.true((await bundleGitState(f.repo, BUNDLE, await fileBytes(f.repo, BUNDLE))).conflict.conflicted);
   await writeFile(f.bundle, 'token: resolved\n');
   await f.recorder.waitForReasons(mark, ['source']);
   mark = f.recorder.mark();
   await git(f.repo, ['add', BUNDLE]);
   await f.recorder.waitForReasons(mark, ['index']);
-  t.false((await bundleGitState(f.repo, BUNDLE)).conflict.conflicted);
+  t.false((await bundleGitState(f.repo, BUNDLE, await fileBytes(f.repo, BUNDLE))).conflict.conflicted);
 });
 
 test('reports an output deleted, written and recreated by someone else', async (t) => {
@@ -252,7 +252,7 @@ test('stays silent while idle, even while provenance and conflict state are read
   const f = await start(t);
   const mark = f.recorder.mark();
   for (let i = 0; i < 5; i++) {
-    await bundleGitState(f.repo, BUNDLE);
+    await bundleGitState(f.repo, BUNDLE, await fileBytes(f.repo, BUNDLE));
   }
   await quietPeriod(400);
   t.deepEqual(f.recorder.events.slice(mark), []);
