@@ -181,10 +181,11 @@ export async function runDaemonBench(opts: { checkouts?: number; idleSeconds?: n
       if (r.status !== 0) throw new Error(`status failed: ${r.stderr.toString()}`);
     }
 
+    const afterGit = latencies.map((l, i) => l - gitMs[i]!);
     const result = {
       machine: machine(),
       loadavg: os.loadavg().map((l) => round(l, 2)),
-      changeToFresh: { checkouts, p50Ms: round(percentile(latencies, 50), 1), p95Ms: round(percentile(latencies, 95), 1), gitP50Ms: round(percentile(gitMs, 50), 1), afterGitP50Ms: round(percentile(latencies.map((l, i) => l - gitMs[i]!), 50), 1), afterGitP95Ms: round(percentile(latencies.map((l, i) => l - gitMs[i]!), 95), 1), beforeSyncP50Ms: round(percentile(beforeSync, 50), 1), syncP50Ms: round(percentile(latencies.map((l, i) => l - beforeSync[i]!), 50), 1) },
+      changeToFresh: { checkouts, p50Ms: round(percentile(latencies, 50), 1), p95Ms: round(percentile(latencies, 95), 1), gitP50Ms: round(percentile(gitMs, 50), 1), afterGitP50Ms: round(percentile(afterGit, 50), 1), afterGitP95Ms: round(percentile(afterGit, 95), 1), beforeSyncP50Ms: round(percentile(beforeSync, 50), 1), syncP50Ms: round(percentile(latencies.map((l, i) => l - beforeSync[i]!), 50), 1) },
       ipc,
       idle: { seconds: idleSeconds, cpuSecondsPerMinute: round(idleCpuPerMinute, 4), rssMb: round(after.rssMb, 1) },
       statusCold: { runs: statusRuns, medianMs: round(median(statusTimes), 1) },
